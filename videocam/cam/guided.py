@@ -1,0 +1,234 @@
+"""Guided backpropagation (Springenberg et al., ICLR-W 2015) and Guided Grad-CAM++.
+
+Guided backprop changes the backward pass of every ReLU: the gradient passes only where
+the forward input was positive (the normal ReLU rule) AND the incoming gradient is
+positive. videocam applies it with a ``TorchFunctionMode`` that is active during the
+forward pass only, so it covers ``nn.ReLU`` modules (in-place or not), ``F.relu``,
+``torch.relu``, ``Tensor.relu`` and the in-place ``relu_`` variants alike, without touching
+the user's modules. Other activations (SiLU/Swish as in X3D, GELU, ReLU6, LeakyReLU,
+``clamp``) keep their normal gradient; a warning names them when the model has such
+modules.
+
+Each guided ReLU reads a per-call switch in its backward, so Guided Grad-CAM++ needs ONE
+forward pass: the Grad-CAM++ gradient at the target layer is taken with the switch off
+(ordinary ReLU gradients) and the pixel-space gradient with the switch on.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.overrides import TorchFunctionMode
+
+from videocam.cam import weights as W
+from videocam.cam.core import (
+    Explainer,
+    Inputs,
+    LayerSpec,
+    Target,
+    _as_maps,
+    _model_args,
+    _output_size,
+    borrowed,
+)
+from videocam.cam.methods import WeightMode
+from videocam.cam.result import CAMResult
+
+__all__ = ["GuidedBackprop", "GuidedGradCAMPlusPlus", "guided_relu"]
+
+_NON_RELU = (nn.SiLU, nn.GELU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.Hardswish, nn.PReLU, nn.Mish)
+
+
+@dataclass
+class _Switch:
+    guided: bool
+
+
+class _GuidedReLU(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, switch: _Switch) -> torch.Tensor:  # type: ignore[override]
+        out = x.clamp_min(0)
+        ctx.save_for_backward(out)
+        ctx.switch = switch
+        return out
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (out,) = ctx.saved_tensors
+        if ctx.switch.guided:
+            grad = grad.clamp_min(0)
+        return grad * (out > 0), None
+
+
+class _GuidedReLUInplace(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, x: torch.Tensor, switch: _Switch) -> torch.Tensor:  # type: ignore[override]
+        x.clamp_(min=0)
+        ctx.mark_dirty(x)
+        ctx.save_for_backward(x)
+        ctx.switch = switch
+        return x
+
+    @staticmethod
+    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
+        (out,) = ctx.saved_tensors
+        if ctx.switch.guided:
+            grad = grad.clamp_min(0)
+        return grad * (out > 0), None
+
+
+_OUT_OF_PLACE = {torch.relu, torch.Tensor.relu}
+_IN_PLACE = {torch.relu_, torch.Tensor.relu_, F.relu_}
+
+
+class guided_relu(TorchFunctionMode):  # noqa: N801 - used like a function-style context
+    """Context in which every ReLU evaluated through torch uses the guided backward.
+
+    Args:
+        switch: Object whose ``guided`` flag each ReLU's backward reads (off: ordinary ReLU
+            gradient; on: guided backprop).
+    """
+
+    def __init__(self, switch: _Switch) -> None:
+        super().__init__()
+        self.switch = switch
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        kwargs = kwargs or {}
+        if func is F.relu:
+            inplace = kwargs.get("inplace", args[1] if len(args) > 1 else False)
+            fn = _GuidedReLUInplace if inplace else _GuidedReLU
+            return fn.apply(args[0], self.switch)
+        if func in _OUT_OF_PLACE:
+            return _GuidedReLU.apply(args[0], self.switch)
+        if func in _IN_PLACE:
+            return _GuidedReLUInplace.apply(args[0], self.switch)
+        return func(*args, **kwargs)
+
+
+def _warn_non_relu(model: nn.Module) -> None:
+    kinds = sorted(
+        {type(m).__name__ for m in model.modules() if isinstance(m, _NON_RELU)}
+        | {type(m).__name__ for m in model.modules() if type(m).__name__ == "Swish"}
+    )
+    if kinds:
+        warnings.warn(
+            f"guided backprop modifies ReLUs only; {', '.join(kinds)} keep their normal gradient",
+            stacklevel=4,
+        )
+
+
+def _pixel_input(tensors: list[torch.Tensor]) -> int:
+    """The input whose pixels guided gradients are reported for: the largest one (for
+    SlowFast, the fast pathway, which holds every frame of the clip)."""
+    return max(range(len(tensors)), key=lambda i: tensors[i].numel())
+
+
+class GuidedBackprop(Explainer):
+    """Guided backpropagation to the input pixels, for clips and images, any batch size.
+
+    ``out.gradients`` holds the (B, K, C, *S) guided gradients of each explained class;
+    ``out.maps`` their channel-wise maximum absolute value, normalised to [0, 1].
+
+    Example:
+        >>> with GuidedBackprop(model) as gb:  # doctest: +SKIP
+        ...     grads = gb(clips).gradients
+    """
+
+    method = "guided-backprop"
+    needs_layer = False
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__(model, None)
+
+    def _explain(
+        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+    ) -> CAMResult:
+        _warn_non_relu(self.model)
+        switch = _Switch(guided=True)
+        with borrowed(self.model):
+            tensors = [t.requires_grad_(True) for t in tensors]
+            pixel = _pixel_input(tensors)
+            with guided_relu(switch):
+                output = self.model(*_model_args(self.model, tensors, original))
+            scores, classes, logits = self._select_targets(output, target, top_k)
+            (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
+        gradients = grads.detach().float().transpose(0, 1)  # (B, K, C, *S)
+        maps = W.normalize(gradients.abs().amax(dim=2))
+        return CAMResult(
+            maps=maps,
+            raw=None,
+            classes=classes,
+            scores=scores.detach(),
+            logits=logits,
+            method=self.method,
+            gradients=gradients,
+        )
+
+
+class GuidedGradCAMPlusPlus(Explainer):
+    """Guided Grad-CAM++: guided-backprop pixel gradients times the upsampled Grad-CAM++
+    map (Chattopadhyay et al. 2018, following Guided Grad-CAM of Selvaraju et al. 2017).
+
+    One forward pass; the Grad-CAM++ part uses ordinary gradients at the target layer, the
+    guided part guided gradients at the input. ``out.guided`` is (B, K, C, *S);
+    ``out.cam_maps`` the Grad-CAM++ map; ``out.maps`` the normalised channel-wise maximum
+    of ``|guided|``.
+
+    Args:
+        model: The model.
+        target_layer: As for :class:`videocam.GradCAMPlusPlus`.
+        weights: ``"global"`` or ``"per_step"``.
+    """
+
+    method = "guided-gradcam++"
+
+    def __init__(
+        self, model: nn.Module, target_layer: LayerSpec = None, *, weights: WeightMode = "global"
+    ) -> None:
+        super().__init__(model, target_layer)
+        self.per_step = weights == "per_step"
+
+    def _explain(
+        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+    ) -> CAMResult:
+        _warn_non_relu(self.model)
+        switch = _Switch(guided=False)
+        names = self.target_layers
+        with borrowed(self.model):
+            tensors = [t.requires_grad_(True) for t in tensors]
+            pixel = _pixel_input(tensors)
+            with guided_relu(switch):
+                output, acts = self._forward_capture(tensors, original, detach=False)
+            scores, classes, logits = self._select_targets(output, target, top_k)
+            act_grads = self._grads(scores, acts, names=names, retain_graph=True, batched=False)
+            switch.guided = True
+            (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
+        raws = [
+            W.combine(
+                a.detach().float(),
+                W.gradcampp_weights(a.detach().float(), g.detach().float(), per_step=self.per_step),
+            )
+            for a, g in zip(acts, act_grads, strict=True)
+        ]
+        cam_maps, layer_maps = _as_maps(raws, _output_size(tensors))
+        gradients = grads.detach().float().transpose(0, 1)
+        guided = gradients * W.upsample(cam_maps, tuple(gradients.shape[3:])).unsqueeze(2)
+        return CAMResult(
+            maps=W.normalize(guided.abs().amax(dim=2)),
+            raw=raws[0],
+            classes=classes,
+            scores=scores.detach(),
+            logits=logits,
+            method=self.method,
+            layers=tuple(names),
+            layer_maps=layer_maps,
+            layer_raw=tuple(raws),
+            cam_maps=cam_maps,
+            gradients=gradients,
+            guided=guided,
+        )
