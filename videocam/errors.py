@@ -92,3 +92,8 @@ class OutputPathError(VideocamError, ValueError):
 # --- datasets / evaluation ----------------------------------------------------------
 class DatasetError(VideocamError, ValueError):
     """A dataset description (list file, labels, folder layout) is invalid."""
+
+
+# --- model registry (appended) ------------------------------------------------------
+class ModelConfigError(VideocamError, ValueError):
+    """A model config is invalid, or a registry name is taken (see videocam.models)."""

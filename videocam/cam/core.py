@@ -16,7 +16,7 @@ import difflib
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any, Union
+from typing import Any
 
 import torch
 from torch import nn
@@ -41,9 +41,9 @@ __all__ = [
     "find_default_layer",
 ]
 
-LayerSpec = Union[str, nn.Module, Sequence[Union[str, nn.Module]], None]
-Target = Union[None, int, Sequence[int], torch.Tensor, Callable[[Any], torch.Tensor]]
-Inputs = Union[torch.Tensor, Sequence[torch.Tensor]]
+LayerSpec = str | nn.Module | Sequence[str | nn.Module] | None
+Target = None | int | Sequence[int] | torch.Tensor | Callable[[Any], torch.Tensor]
+Inputs = torch.Tensor | Sequence[torch.Tensor]
 
 _POOLING = (
     nn.MaxPool1d,
@@ -166,7 +166,11 @@ def find_default_layer(model: nn.Module, inputs: Inputs) -> str:
     def hook(module: nn.Module, _inp: Any, out: Any) -> None:
         if isinstance(module, _POOLING) or id(module) not in names:
             return
-        if isinstance(out, torch.Tensor) and out.ndim == n_spatial + 2 and out.shape[2:].numel() > 1:
+        if (
+            isinstance(out, torch.Tensor)
+            and out.ndim == n_spatial + 2
+            and out.shape[2:].numel() > 1
+        ):
             found.append(names[id(module)])
 
     handles = [m.register_forward_hook(hook) for m in model.modules() if id(m) in names]
@@ -188,8 +192,8 @@ def find_default_layer(model: nn.Module, inputs: Inputs) -> str:
 def _as_list(inputs: Inputs) -> list[torch.Tensor]:
     if isinstance(inputs, torch.Tensor):
         tensors = [inputs]
-    elif isinstance(inputs, Sequence) and inputs and all(
-        isinstance(t, torch.Tensor) for t in inputs
+    elif (
+        isinstance(inputs, Sequence) and inputs and all(isinstance(t, torch.Tensor) for t in inputs)
     ):
         tensors = list(inputs)
     else:
@@ -299,9 +303,7 @@ class Explainer:
         device = _model_device(self.model, tensors[0].device)
         with torch.inference_mode(False), torch.enable_grad():
             # Inference tensors (made under torch.inference_mode) cannot enter autograd.
-            tensors = [
-                (t.clone() if t.is_inference() else t).detach().to(device) for t in tensors
-            ]
+            tensors = [(t.clone() if t.is_inference() else t).detach().to(device) for t in tensors]
             if self.needs_layer and self._layers is None:
                 self._layers = resolve_layers(
                     self.model, find_default_layer(self.model, self._pack(tensors, inputs))
@@ -322,7 +324,8 @@ class Explainer:
         """Runs the model once, capturing the target layers' outputs.
 
         With ``detach``, each captured output becomes a new autograd leaf (nothing below
-        the layer is recorded). The hook hands a clone downstream, so in-place ops after
+        the layer is recorded), unless it already requires grad because another target
+        layer lies upstream of it. The hook hands a clone downstream, so in-place ops after
         the layer (e.g. ``ReLU(inplace=True)``) can neither corrupt the captured
         activation nor touch an autograd leaf.
         """
@@ -332,12 +335,16 @@ class Explainer:
         def make_hook(name: str) -> Callable:
             def hook(_module: nn.Module, _inp: Any, out: Any) -> torch.Tensor:
                 if not isinstance(out, torch.Tensor) or out.ndim < 3:
-                    shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                    shape = (
+                        tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+                    )
                     raise LayerOutputError(
                         f"target layer {name!r} outputs {shape}, not a (B, C, *spatial) tensor; "
                         "choose a convolutional layer or block"
                     )
-                act = out.detach().requires_grad_(True) if detach else out
+                # A layer downstream of another target layer is already in the graph that
+                # starts at the upstream leaf: keep it attached so both get gradients.
+                act = out.detach().requires_grad_(True) if detach and not out.requires_grad else out
                 captured[name].append(act)
                 return act.clone()
 
@@ -389,7 +396,9 @@ class Explainer:
             logits = output.detach() if _is_logits(output) else scores.detach()
             return scores, classes, logits
         if not _is_logits(output):
-            shape = tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            shape = (
+                tuple(output.shape) if isinstance(output, torch.Tensor) else type(output).__name__
+            )
             raise TargetError(
                 f"the model returned {shape}, not (B, num_classes) logits; "
                 "pass a callable target that maps the output to one score per clip"
@@ -427,6 +436,11 @@ class Explainer:
         one class column gives every clip's own gradient. The K columns go through one
         vectorised backward (``is_grads_batched``); a loop is the fallback.
         """
+        if not scores.requires_grad:
+            raise GradientError(
+                f"the target score does not depend on {', '.join(map(repr, names))}: "
+                "it carries no gradient"
+            )
         n_targets = scores.shape[1]
         if n_targets == 1 or not batched:
             per_k = []

@@ -35,7 +35,7 @@ from videocam.cam.core import (
     _output_size,
     borrowed,
 )
-from videocam.cam.methods import WeightMode
+from videocam.cam.methods import WeightMode, _precise
 from videocam.cam.result import CAMResult
 
 __all__ = ["GuidedBackprop", "GuidedGradCAMPlusPlus", "guided_relu"]
@@ -157,7 +157,7 @@ class GuidedBackprop(Explainer):
                 output = self.model(*_model_args(self.model, tensors, original))
             scores, classes, logits = self._select_targets(output, target, top_k)
             (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
-        gradients = grads.detach().float().transpose(0, 1)  # (B, K, C, *S)
+        gradients = _precise(grads.detach()).transpose(0, 1)  # (B, K, C, *S)
         maps = W.normalize(gradients.abs().amax(dim=2))
         return CAMResult(
             maps=maps,
@@ -210,13 +210,13 @@ class GuidedGradCAMPlusPlus(Explainer):
             (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
         raws = [
             W.combine(
-                a.detach().float(),
-                W.gradcampp_weights(a.detach().float(), g.detach().float(), per_step=self.per_step),
+                _precise(a.detach()),
+                W.gradcampp_weights(_precise(a.detach()), _precise(g), per_step=self.per_step),
             )
             for a, g in zip(acts, act_grads, strict=True)
         ]
         cam_maps, layer_maps = _as_maps(raws, _output_size(tensors))
-        gradients = grads.detach().float().transpose(0, 1)
+        gradients = _precise(grads.detach()).transpose(0, 1)
         guided = gradients * W.upsample(cam_maps, tuple(gradients.shape[3:])).unsqueeze(2)
         return CAMResult(
             maps=W.normalize(guided.abs().amax(dim=2)),

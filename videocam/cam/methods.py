@@ -26,6 +26,8 @@ __all__ = ["CAM", "GradCAM", "GradCAMPlusPlus", "ScoreFn", "softmax_score", "exp
 
 WeightMode = Literal["global", "per_step"]
 ScoreFn = Callable[[torch.Tensor, int], torch.Tensor]
+#: ``alpha(acts (B, C, *S), grads (K, B, C, *S)) -> alphas`` broadcastable to the grads.
+AlphaFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 def softmax_score(logits: torch.Tensor, c: int) -> torch.Tensor:
@@ -36,6 +38,11 @@ def softmax_score(logits: torch.Tensor, c: int) -> torch.Tensor:
 def exp_score(logits: torch.Tensor, c: int) -> torch.Tensor:
     """Y = exp(S_c), the score of the closed form (paper eq. 19)."""
     return torch.exp(logits[c])
+
+
+def _precise(tensor: torch.Tensor) -> torch.Tensor:
+    """At least float32 (autocast gives bf16/fp16 activations; float64 stays float64)."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 _SCORES: dict[str, ScoreFn] = {"softmax": softmax_score, "exp": exp_score}
@@ -86,10 +93,11 @@ class _GradientCAM(Explainer):
         output: Any,
     ) -> list[torch.Tensor]:
         grads = self._grads(scores, acts, names=self.target_layers)
-        return [
-            W.combine(a.detach().float(), self._weights(a.detach().float(), g.float()))
-            for a, g in zip(acts, grads, strict=True)
-        ]
+        out = []
+        for act, grad in zip(acts, grads, strict=True):
+            act, grad = _precise(act.detach()), _precise(grad)
+            out.append(W.combine(act, self._weights(act, grad)))
+        return out
 
     def _weights(self, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
         raise NotImplementedError
@@ -134,7 +142,9 @@ class GradCAMPlusPlus(_GradientCAM):
         model: Any module mapping clips to (B, num_classes) logits.
         target_layer: Dotted module name, module, or a list of them.
         weights: ``"global"`` or ``"per_step"`` (see :class:`GradCAM`).
-        alpha: ``"closed_form"`` (eq. 19) or ``"exact"`` (eq. 10).
+        alpha: ``"closed_form"`` (eq. 19), ``"exact"`` (eq. 10), or a callable
+            ``(acts, grads) -> alphas`` (e.g. ``1/Z``, which gives Grad-CAM on the
+            positive gradients).
         score: For ``alpha="exact"``: ``"softmax"``, ``"exp"`` or a callable
             ``(logits (N,), class) -> scalar``.
 
@@ -155,19 +165,19 @@ class GradCAMPlusPlus(_GradientCAM):
         target_layer: LayerSpec = None,
         *,
         weights: WeightMode = "global",
-        alpha: Literal["closed_form", "exact"] = "closed_form",
+        alpha: Literal["closed_form", "exact"] | AlphaFn = "closed_form",
         score: str | ScoreFn = "softmax",
     ) -> None:
         super().__init__(model, target_layer, weights=weights)
-        if alpha not in ("closed_form", "exact"):
-            raise ValueError(f"alpha must be 'closed_form' or 'exact', got {alpha!r}")
+        if not callable(alpha) and alpha not in ("closed_form", "exact"):
+            raise ValueError(f"alpha must be 'closed_form', 'exact' or a callable, got {alpha!r}")
         if isinstance(score, str) and score not in _SCORES:
             raise ValueError(f"score must be one of {sorted(_SCORES)} or a callable, got {score!r}")
         self.alpha = alpha
         self.score: ScoreFn = _SCORES[score] if isinstance(score, str) else score
 
     def _layer_maps(self, acts, scores, classes, logits, output):  # type: ignore[override]
-        if self.alpha == "closed_form":
+        if self.alpha != "exact":
             return super()._layer_maps(acts, scores, classes, logits, output)
         if bool((classes < 0).any()):
             raise TargetError("alpha='exact' needs class targets, not a callable target")
@@ -176,11 +186,11 @@ class GradCAMPlusPlus(_GradientCAM):
         jacobians = self._grads(output.gather(1, all_classes), acts, names=self.target_layers)
         return [
             W.combine(
-                a.detach().float(),
+                _precise(a.detach()),
                 W.exact_gradcampp_weights(
-                    a.detach().float(),
-                    j.float(),
-                    logits.float(),
+                    _precise(a.detach()),
+                    _precise(j),
+                    _precise(logits),
                     classes,
                     self.score,
                     per_step=self.per_step,
@@ -190,7 +200,8 @@ class GradCAMPlusPlus(_GradientCAM):
         ]
 
     def _weights(self, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        return W.gradcampp_weights(acts, grads, per_step=self.per_step)
+        alpha = self.alpha(acts, grads) if callable(self.alpha) else None
+        return W.gradcampp_weights(acts, grads, per_step=self.per_step, alpha=alpha)
 
 
 class CAM(Explainer):
@@ -226,7 +237,9 @@ class CAM(Explainer):
         if self._fc_spec is not None:
             module = resolve_layers(self.model, self._fc_spec)[0][1]
             if not isinstance(module, nn.Linear):
-                raise CAMNotApplicableError(f"fc_layer must be an nn.Linear, got {type(module).__name__}")
+                raise CAMNotApplicableError(
+                    f"fc_layer must be an nn.Linear, got {type(module).__name__}"
+                )
             return module
         linears = [m for m in self.model.modules() if isinstance(m, nn.Linear)]
         matching = [m for m in linears if m.in_features == channels]
@@ -247,14 +260,17 @@ class CAM(Explainer):
             scores, classes, logits = self._select_targets(output, target, top_k)
         if bool((classes < 0).any()):
             raise TargetError("CAM needs class targets, not a callable target")
-        act = act.float()
+        act = _precise(act)
         fc = self._find_fc(act.shape[1])
         pooled = act.flatten(2).mean(dim=2)
-        weight = fc.weight.detach().float()
-        bias = fc.bias.detach().float() if fc.bias is not None else 0
+        weight = fc.weight.detach().to(act.dtype)
+        bias = fc.bias.detach().to(act.dtype) if fc.bias is not None else 0
         recomputed = pooled @ weight.T + bias
         if recomputed.shape != logits.shape or not torch.allclose(
-            recomputed, logits.float(), rtol=1e-3, atol=1e-3 * float(logits.abs().max().clamp_min(1))
+            recomputed,
+            logits.to(act.dtype),
+            rtol=1e-3,
+            atol=1e-3 * float(logits.abs().max().clamp_min(1)),
         ):
             raise CAMNotApplicableError(
                 f"CAM needs the head after {self.target_layers[0]!r} to be global average "
@@ -275,4 +291,3 @@ class CAM(Explainer):
             layer_raw=(raw,),
             cam_maps=maps,
         )
-

@@ -190,8 +190,13 @@ def combine(acts: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
         weights: (K, B, C) or (K, B, C, T) per-step weights.
 
     Returns:
-        (B, K, *spatial) maps.
+        (B, K, *spatial) maps, computed outside autocast in the activation's precision.
     """
+    with torch.autocast(device_type=acts.device.type, enabled=False):
+        return _combine(acts, weights.to(acts.dtype))
+
+
+def _combine(acts: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     batch, channels = acts.shape[:2]
     spatial = acts.shape[2:]
     if weights.ndim == 3:

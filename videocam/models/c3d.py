@@ -187,8 +187,7 @@ def load_checkpoint(model: nn.Module, path: str | Path) -> nn.Module:
         if unexpected:
             parts.append(f"unexpected keys {_preview(unexpected)}")
         raise CheckpointError(
-            f"checkpoint {Path(path).name} does not fit {type(model).__name__}: "
-            + "; ".join(parts)
+            f"checkpoint {Path(path).name} does not fit {type(model).__name__}: " + "; ".join(parts)
         )
     bad = [
         f"{k} {tuple(state[k].shape)} vs {tuple(v.shape)}"
