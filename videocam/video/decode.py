@@ -220,7 +220,7 @@ class _PyAVReader(VideoReader):
         self._pending: Iterator[Frame] | None = None
         self.info, self._pending = self._probe()
 
-    def _open(self) -> tuple[Any, Any]:
+    def _open(self, threaded: bool = True) -> tuple[Any, Any]:
         import av
 
         try:
@@ -233,9 +233,10 @@ class _PyAVReader(VideoReader):
             container.close()
             raise NoVideoStreamError(f"{str(self._path)!r} has no video stream")
         stream = container.streams.video[0]
-        stream.thread_type = "AUTO"
-        if self._threads:
-            stream.codec_context.thread_count = self._threads
+        if threaded:
+            stream.thread_type = "AUTO"
+            if self._threads:
+                stream.codec_context.thread_count = self._threads
         return container, stream
 
     def _probe(self) -> tuple[VideoInfo, Iterator[Frame]]:
@@ -255,6 +256,10 @@ class _PyAVReader(VideoReader):
         except InvalidVideoError:
             self.close()
             raise
+        # decoding may have reopened the file (see _decode): read the metadata from the
+        # container now open
+        container = self._container
+        stream = container.streams.video[0]
         rotation = self._rotation
         height, width = first.image.shape[:2]
         time_base = stream.time_base
@@ -316,30 +321,50 @@ class _PyAVReader(VideoReader):
             index += 1
             return frame
 
-        broken: str | None = None
-        flushed = False
-        try:
-            for packet in container.demux(stream):
-                flushed = packet.size == 0  # demux ends with an empty packet: a flush
-                try:
-                    decoded = packet.decode()
-                except av.FFmpegError as error:
-                    broken = _one_line(error)
-                    if index == 0:
-                        continue  # keep looking for a first decodable frame
-                    break
-                for av_frame in decoded:
-                    yield convert(av_frame)
-        except av.FFmpegError as error:  # demuxing failed (truncated file)
-            broken = _one_line(error)
-        if not flushed:  # the frames the decoder still holds back for reordering
+        threaded = stream.thread_type != "NONE"
+        skip = 0  # frames already delivered, when decoding again after an error
+        produced = 0  # frames decoded by the current attempt
+
+        def fresh(decoded: list[Any]) -> list[Any]:
+            nonlocal produced
+            start = produced
+            produced += len(decoded)
+            return decoded[max(0, skip - start) :]
+
+        while True:
+            broken: str | None = None
+            flushed = False
+            produced = 0
             try:
-                for av_frame in stream.decode(None):
-                    yield convert(av_frame)
-            except av.EOFError:
-                pass
-            except av.FFmpegError as error:
-                broken = broken or _one_line(error)
+                for packet in container.demux(stream):
+                    flushed = packet.size == 0  # demux ends with an empty packet: a flush
+                    try:
+                        decoded = packet.decode()
+                    except av.FFmpegError as error:
+                        broken = _one_line(error)
+                        if threaded or index:
+                            break
+                        continue  # keep looking for a first decodable frame
+                    for av_frame in fresh(decoded):
+                        yield convert(av_frame)
+            except av.FFmpegError as error:  # demuxing failed (truncated file)
+                broken = _one_line(error)
+            if not flushed or broken:  # frames the decoder still holds back for reordering
+                try:
+                    for av_frame in fresh(stream.decode(None)):
+                        yield convert(av_frame)
+                except av.EOFError:
+                    pass
+                except av.FFmpegError as error:
+                    broken = broken or _one_line(error)
+            if not (broken and threaded):
+                break
+            # Frame threading loses the frames in flight when a packet is broken: decode
+            # again on one thread, skipping the frames already delivered.
+            container.close()
+            container, stream = self._open(threaded=False)
+            self._container = container
+            threaded, skip = False, index
         declared = int(stream.frames or 0)
         if index and (broken or (declared and index < declared)):
             warnings.warn(
@@ -546,6 +571,12 @@ class _TorchCodecReader(VideoReader):
                 str(self._path), dimension_order="NHWC", seek_mode="approximate"
             )
         except Exception as error:
+            if "load libtorchcodec" in str(error):  # FFmpeg's shared libraries are missing
+                raise MissingBackendError(
+                    "the torchcodec video backend cannot load FFmpeg's shared libraries "
+                    "(install FFmpeg 4 to 9, e.g. apt install ffmpeg, and "
+                    "pip install videocam[torchcodec]), or use backend='pyav'"
+                ) from None
             raise InvalidVideoError(
                 f"torchcodec cannot read {str(self._path)!r}: {_one_line(error)}"
             ) from None
