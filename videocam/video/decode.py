@@ -321,7 +321,7 @@ class _PyAVReader(VideoReader):
             index += 1
             return frame
 
-        threaded = stream.thread_type != "NONE"
+        threaded = True  # _open turns frame threading on; a retry turns it off
         skip = 0  # frames already delivered, when decoding again after an error
         produced = 0  # frames decoded by the current attempt
 
