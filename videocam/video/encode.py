@@ -131,6 +131,14 @@ def _check_frame(frame: Any) -> np.ndarray:
     return frame
 
 
+def _size_changed(path: Path, before: tuple[int, int] | None, frame: np.ndarray) -> InputShapeError:
+    width, height = before or (0, 0)
+    return InputShapeError(
+        f"frame size changed from {width}x{height} to {frame.shape[1]}x{frame.shape[0]} "
+        f"in {str(path)!r}"
+    )
+
+
 def _writable_folder(folder: Path) -> bool:
     """Whether a file can be created in ``folder`` (tried for real: root ignores modes)."""
     try:
@@ -329,12 +337,10 @@ class VideoWriter(_AtomicFile):
         if self._container is None:
             self._open(frame)
         elif (frame.shape[1], frame.shape[0]) != self.input_size:
-            raise InputShapeError(
-                f"frame size changed from {self.input_size[0]}x{self.input_size[1]} to "
-                f"{frame.shape[1]}x{frame.shape[0]} in {str(self.path)!r}"
-            )
+            raise _size_changed(self.path, self.input_size, frame)
         import av
 
+        assert self.size is not None  # set by _open
         try:
             data = _fit_frame(np.ascontiguousarray(frame), self.size)
             video_frame = av.VideoFrame.from_ndarray(data, format="rgb24")
@@ -457,11 +463,8 @@ class GifWriter(_AtomicFile):
                 self.abort()
                 raise
         elif (frame.shape[1], frame.shape[0]) != self.input_size:
-            raise InputShapeError(
-                f"frame size changed from {self.input_size[0]}x{self.input_size[1]} to "
-                f"{frame.shape[1]}x{frame.shape[0]} in {str(self.path)!r}"
-            )
-        if (frame.shape[1], frame.shape[0]) != self.size:
+            raise _size_changed(self.path, self.input_size, frame)
+        if self.size is not None and (frame.shape[1], frame.shape[0]) != self.size:
             frame = cv2.resize(frame, self.size, interpolation=cv2.INTER_AREA)
         try:
             self._writer.write(

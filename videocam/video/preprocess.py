@@ -50,14 +50,14 @@ def _pair(value: int | Sequence[int] | None, name: str) -> tuple[int, int] | Non
     if value is None:
         return None
     if isinstance(value, (int, np.integer)):
-        pair = (int(value), int(value))
+        values = [int(value), int(value)]
     else:
-        pair = tuple(int(v) for v in value)
-        if len(pair) != 2:
+        values = [int(v) for v in value]
+        if len(values) != 2:
             raise ValueError(f"{name} must be an int or (height, width), got {value!r}")
-    if min(pair) < 1:
+    if min(values) < 1:
         raise ValueError(f"{name} must be positive, got {value!r}")
-    return pair  # type: ignore[return-value]
+    return values[0], values[1]
 
 
 @dataclass(frozen=True)

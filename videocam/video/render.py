@@ -118,8 +118,8 @@ def _heat_uint8(
             raise InputShapeError(f"a heatmap must be (H, W), got {heat.shape}")
         low, high = heat_range if heat_range is not None else (heat.min(), heat.max())
         scale = float(high - low)
-        heat = (heat - low) * (255.0 / (scale if scale > 0 else 1.0))
-        levels = np.rint(np.clip(heat, 0.0, 255.0, out=heat)).astype(np.uint8)
+        scaled = (heat - np.float32(low)) * np.float32(255.0 / (scale if scale > 0 else 1.0))
+        levels = np.rint(np.clip(scaled, 0.0, 255.0, out=scaled)).astype(np.uint8)
     if levels.shape != size:
         levels = cv2.resize(levels, (size[1], size[0]), interpolation=cv2.INTER_LINEAR)
     return levels
