@@ -19,6 +19,7 @@ from videocam.cam import (
     GradCAMPlusPlus,
     GuidedBackprop,
     GuidedGradCAMPlusPlus,
+    MultiCAM,
 )
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "GradCAMPlusPlus",
     "GuidedBackprop",
     "GuidedGradCAMPlusPlus",
+    "MultiCAM",
     "__version__",
     "models",
 ]

@@ -47,7 +47,7 @@ def _block_activation(net, x):
     return net.block(net.stem(x)).detach()
 
 
-@pytest.mark.parametrize("cls", [0, 1, 2, 3])
+@pytest.mark.parametrize("cls", [0, 3])
 def test_closed_form_eq19_equals_autograd_eq10_with_exp_score(pl_net, cls):
     net, x = pl_net
     expected = _brute_force_gradcampp(

@@ -235,3 +235,28 @@ def test_cpu_autocast_bfloat16_agrees_and_returns_float32():
     assert out.maps.dtype == torch.float32 and out.raw.dtype == torch.float32
     r = torch.corrcoef(torch.stack([out.maps.flatten(), reference.maps.flatten()]))[0, 1]
     assert r > 0.95
+
+
+def test_multicam_gives_every_method_from_one_forward_pass(r3d, clips):
+    calls = []
+    handle = r3d.register_forward_hook(lambda *a: calls.append(1))
+    try:
+        methods = ("cam", "gradcam", "gradcam++", "guided-gradcam++")
+        results = videocam.MultiCAM(r3d, "layer4", methods=methods)(clips, top_k=2)
+    finally:
+        handle.remove()
+    assert len(calls) == 1 and list(results) == list(methods)
+    single = {
+        "cam": videocam.CAM(r3d, "layer4"),
+        "gradcam": videocam.GradCAM(r3d, "layer4"),
+        "gradcam++": videocam.GradCAMPlusPlus(r3d, "layer4"),
+        "guided-gradcam++": videocam.GuidedGradCAMPlusPlus(r3d, "layer4"),
+    }
+    for method, explainer in single.items():
+        expected = explainer(clips, top_k=2)
+        got = results[method]
+        assert got.method == method
+        torch.testing.assert_close(got.raw, expected.raw, rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(got.maps, expected.maps, rtol=1e-4, atol=1e-5)
+        if method == "guided-gradcam++":
+            torch.testing.assert_close(got.guided, expected.guided, rtol=1e-4, atol=1e-7)

@@ -6,8 +6,16 @@ each method is one weight rule in :mod:`videocam.cam.weights`.
 """
 
 from videocam.cam.core import Explainer, borrowed, find_default_layer, resolve_layers
-from videocam.cam.guided import GuidedBackprop, GuidedGradCAMPlusPlus
-from videocam.cam.methods import CAM, GradCAM, GradCAMPlusPlus, exp_score, softmax_score
+from videocam.cam.guided import GuidedBackprop
+from videocam.cam.methods import (
+    CAM,
+    GradCAM,
+    GradCAMPlusPlus,
+    GuidedGradCAMPlusPlus,
+    MultiCAM,
+    exp_score,
+    softmax_score,
+)
 from videocam.cam.result import CAMResult
 
 METHODS = {
@@ -27,6 +35,7 @@ __all__ = [
     "GradCAMPlusPlus",
     "GuidedBackprop",
     "GuidedGradCAMPlusPlus",
+    "MultiCAM",
     "borrowed",
     "exp_score",
     "find_default_layer",

@@ -9,8 +9,8 @@ the user's modules. Other activations (SiLU/Swish as in X3D, GELU, ReLU6, LeakyR
 ``clamp``) keep their normal gradient; a warning names them when the model has such
 modules.
 
-Each guided ReLU reads a per-call switch in its backward, so Guided Grad-CAM++ needs ONE
-forward pass: the Grad-CAM++ gradient at the target layer is taken with the switch off
+Each guided ReLU reads a per-call switch in its backward, so Guided Grad-CAM++
+(:class:`videocam.cam.methods.GuidedGradCAMPlusPlus`) needs ONE forward pass: the Grad-CAM++ gradient at the target layer is taken with the switch off
 (ordinary ReLU gradients) and the pixel-space gradient with the switch on.
 """
 
@@ -25,20 +25,10 @@ from torch import nn
 from torch.overrides import TorchFunctionMode
 
 from videocam.cam import weights as W
-from videocam.cam.core import (
-    Explainer,
-    Inputs,
-    LayerSpec,
-    Target,
-    _as_maps,
-    _model_args,
-    _output_size,
-    borrowed,
-)
-from videocam.cam.methods import WeightMode, _precise
+from videocam.cam.core import Explainer, Inputs, Target, _model_args, borrowed
 from videocam.cam.result import CAMResult
 
-__all__ = ["GuidedBackprop", "GuidedGradCAMPlusPlus", "guided_relu"]
+__all__ = ["GuidedBackprop", "guided_relu"]
 
 _NON_RELU = (nn.SiLU, nn.GELU, nn.ReLU6, nn.LeakyReLU, nn.ELU, nn.Hardswish, nn.PReLU, nn.Mish)
 
@@ -157,7 +147,7 @@ class GuidedBackprop(Explainer):
                 output = self.model(*_model_args(self.model, tensors, original))
             scores, classes, logits = self._select_targets(output, target, top_k)
             (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
-        gradients = _precise(grads.detach()).transpose(0, 1)  # (B, K, C, *S)
+        gradients = W.precise(grads.detach()).transpose(0, 1)  # (B, K, C, *S)
         maps = W.normalize(gradients.abs().amax(dim=2))
         return CAMResult(
             maps=maps,
@@ -167,68 +157,4 @@ class GuidedBackprop(Explainer):
             logits=logits,
             method=self.method,
             gradients=gradients,
-        )
-
-
-class GuidedGradCAMPlusPlus(Explainer):
-    """Guided Grad-CAM++: guided-backprop pixel gradients times the upsampled Grad-CAM++
-    map (Chattopadhyay et al. 2018, following Guided Grad-CAM of Selvaraju et al. 2017).
-
-    One forward pass; the Grad-CAM++ part uses ordinary gradients at the target layer, the
-    guided part guided gradients at the input. ``out.guided`` is (B, K, C, *S);
-    ``out.cam_maps`` the Grad-CAM++ map; ``out.maps`` the normalised channel-wise maximum
-    of ``|guided|``.
-
-    Args:
-        model: The model.
-        target_layer: As for :class:`videocam.GradCAMPlusPlus`.
-        weights: ``"global"`` or ``"per_step"``.
-    """
-
-    method = "guided-gradcam++"
-
-    def __init__(
-        self, model: nn.Module, target_layer: LayerSpec = None, *, weights: WeightMode = "global"
-    ) -> None:
-        super().__init__(model, target_layer)
-        self.per_step = weights == "per_step"
-
-    def _explain(
-        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
-    ) -> CAMResult:
-        _warn_non_relu(self.model)
-        switch = _Switch(guided=False)
-        names = self.target_layers
-        with borrowed(self.model):
-            tensors = [t.requires_grad_(True) for t in tensors]
-            pixel = _pixel_input(tensors)
-            with guided_relu(switch):
-                output, acts = self._forward_capture(tensors, original, detach=False)
-            scores, classes, logits = self._select_targets(output, target, top_k)
-            act_grads = self._grads(scores, acts, names=names, retain_graph=True, batched=False)
-            switch.guided = True
-            (grads,) = self._grads(scores, [tensors[pixel]], names=["input"], batched=False)
-        raws = [
-            W.combine(
-                _precise(a.detach()),
-                W.gradcampp_weights(_precise(a.detach()), _precise(g), per_step=self.per_step),
-            )
-            for a, g in zip(acts, act_grads, strict=True)
-        ]
-        cam_maps, layer_maps = _as_maps(raws, _output_size(tensors))
-        gradients = _precise(grads.detach()).transpose(0, 1)
-        guided = gradients * W.upsample(cam_maps, tuple(gradients.shape[3:])).unsqueeze(2)
-        return CAMResult(
-            maps=W.normalize(guided.abs().amax(dim=2)),
-            raw=raws[0],
-            classes=classes,
-            scores=scores.detach(),
-            logits=logits,
-            method=self.method,
-            layers=tuple(names),
-            layer_maps=layer_maps,
-            layer_raw=tuple(raws),
-            cam_maps=cam_maps,
-            gradients=gradients,
-            guided=guided,
         )

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import nullcontext
+from dataclasses import replace
 from typing import Any, Literal
 
 import torch
@@ -19,10 +21,20 @@ from videocam.cam.core import (
     borrowed,
     resolve_layers,
 )
+from videocam.cam.guided import _pixel_input, _Switch, _warn_non_relu, guided_relu
 from videocam.cam.result import CAMResult
 from videocam.errors import CAMNotApplicableError, TargetError
 
-__all__ = ["CAM", "GradCAM", "GradCAMPlusPlus", "ScoreFn", "softmax_score", "exp_score"]
+__all__ = [
+    "CAM",
+    "GradCAM",
+    "GradCAMPlusPlus",
+    "GuidedGradCAMPlusPlus",
+    "MultiCAM",
+    "ScoreFn",
+    "exp_score",
+    "softmax_score",
+]
 
 WeightMode = Literal["global", "per_step"]
 ScoreFn = Callable[[torch.Tensor, int], torch.Tensor]
@@ -40,16 +52,21 @@ def exp_score(logits: torch.Tensor, c: int) -> torch.Tensor:
     return torch.exp(logits[c])
 
 
-def _precise(tensor: torch.Tensor) -> torch.Tensor:
-    """At least float32 (autocast gives bf16/fp16 activations; float64 stays float64)."""
-    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
-
-
 _SCORES: dict[str, ScoreFn] = {"softmax": softmax_score, "exp": exp_score}
 
 
 class _GradientCAM(Explainer):
-    """Shared flow of the gradient methods: one forward, one batched head-only backward."""
+    """Shared flow of the gradient methods: one forward pass, one batched head-only
+    backward, then one weight rule per requested method.
+
+    Several methods (``methods``) come from the SAME forward and backward pass: they
+    differ only in how the gradients are turned into channel weights. When Guided
+    Grad-CAM++ is among them, the forward records the graph down to the pixels with
+    guided ReLUs (see :mod:`videocam.cam.guided`) and one extra backward gives the
+    pixel-space gradients.
+    """
+
+    methods: tuple[str, ...] = ()
 
     def __init__(
         self,
@@ -62,45 +79,89 @@ class _GradientCAM(Explainer):
         if weights not in ("global", "per_step"):
             raise ValueError(f"weights must be 'global' or 'per_step', got {weights!r}")
         self.per_step = weights == "per_step"
+        self.alpha: str | AlphaFn = "closed_form"
 
     def _explain(
         self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
     ) -> CAMResult:
-        with borrowed(self.model):
-            output, acts = self._forward_capture(tensors, original, detach=True)
-            scores, classes, logits = self._select_targets(output, target, top_k)
-            raws = self._layer_maps(acts, scores, classes, logits, output)
-        maps, layer_maps = _as_maps(raws, _output_size(tensors))
-        return CAMResult(
-            maps=maps,
-            raw=raws[0],
-            classes=classes,
-            scores=scores.detach(),
-            logits=logits,
-            method=self.method,
-            layers=tuple(self.target_layers),
-            layer_maps=layer_maps,
-            layer_raw=tuple(raws),
-            cam_maps=maps,
-        )
+        return self._explain_all(tensors, original, target, top_k)[self.method]
 
-    def _layer_maps(
+    def _explain_all(
+        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+    ) -> dict[str, CAMResult]:
+        guided = "guided-gradcam++" in self.methods
+        if guided:
+            _warn_non_relu(self.model)
+        switch = _Switch(guided=False)
+        names = self.target_layers
+        with borrowed(self.model):
+            if guided:
+                tensors = [t.requires_grad_(True) for t in tensors]
+            with guided_relu(switch) if guided else nullcontext():
+                output, acts = self._forward_capture(tensors, original, detach=not guided)
+            scores, classes, logits = self._select_targets(output, target, top_k)
+            raws = self._raw_maps(acts, scores, classes, logits, output, retain=guided)
+            if guided:
+                switch.guided = True
+                pixel = _pixel_input(tensors)
+                (pixel_grads,) = self._grads(
+                    scores, [tensors[pixel]], names=["input"], batched=False
+                )
+        size = _output_size(tensors)
+        results = {}
+        for method in self.methods:
+            layer_raw = raws[_RULE_OF[method]]
+            cam_maps, layer_maps = _as_maps(layer_raw, size)
+            extra: dict[str, Any] = {"maps": cam_maps}
+            if method == "guided-gradcam++":
+                gradients = W.precise(pixel_grads.detach()).transpose(0, 1)  # (B, K, C, *S)
+                product = gradients * W.upsample(cam_maps, tuple(gradients.shape[3:])).unsqueeze(2)
+                extra = {
+                    "maps": W.normalize(product.abs().amax(dim=2)),
+                    "gradients": gradients,
+                    "guided": product,
+                }
+            results[method] = CAMResult(
+                raw=layer_raw[0],
+                classes=classes,
+                scores=scores.detach(),
+                logits=logits,
+                method=method,
+                layers=tuple(names),
+                layer_maps=layer_maps,
+                layer_raw=tuple(layer_raw),
+                cam_maps=cam_maps,
+                **extra,
+            )
+        return results
+
+    def _raw_maps(
         self,
         acts: list[torch.Tensor],
         scores: torch.Tensor,
         classes: torch.Tensor,
         logits: torch.Tensor,
         output: Any,
-    ) -> list[torch.Tensor]:
-        grads = self._grads(scores, acts, names=self.target_layers)
-        out = []
-        for act, grad in zip(acts, grads, strict=True):
-            act, grad = _precise(act.detach()), _precise(grad)
-            out.append(W.combine(act, self._weights(act, grad)))
-        return out
+        *,
+        retain: bool,
+    ) -> dict[str, list[torch.Tensor]]:
+        """One raw map per target layer for each weight rule the methods need."""
+        grads = self._grads(
+            scores, acts, names=self.target_layers, retain_graph=retain, batched=not retain
+        )
+        pairs = [(W.precise(a.detach()), W.precise(g)) for a, g in zip(acts, grads, strict=True)]
+        rules = {_RULE_OF[m] for m in self.methods}
+        return {rule: [W.combine(a, self._weights(rule, a, g)) for a, g in pairs] for rule in rules}
 
-    def _weights(self, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        raise NotImplementedError
+    def _weights(self, rule: str, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
+        if rule == "gradcam":
+            return W.gradcam_weights(grads, per_step=self.per_step)
+        alpha = self.alpha(acts, grads) if callable(self.alpha) else None
+        return W.gradcampp_weights(acts, grads, per_step=self.per_step, alpha=alpha)
+
+
+#: The weight rule behind each gradient method.
+_RULE_OF = {"gradcam": "gradcam", "gradcam++": "gradcam++", "guided-gradcam++": "gradcam++"}
 
 
 class GradCAM(_GradientCAM):
@@ -121,9 +182,7 @@ class GradCAM(_GradientCAM):
     """
 
     method = "gradcam"
-
-    def _weights(self, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        return W.gradcam_weights(grads, per_step=self.per_step)
+    methods = ("gradcam",)
 
 
 class GradCAMPlusPlus(_GradientCAM):
@@ -158,6 +217,7 @@ class GradCAMPlusPlus(_GradientCAM):
     """
 
     method = "gradcam++"
+    methods = ("gradcam++",)
 
     def __init__(
         self,
@@ -176,32 +236,29 @@ class GradCAMPlusPlus(_GradientCAM):
         self.alpha = alpha
         self.score: ScoreFn = _SCORES[score] if isinstance(score, str) else score
 
-    def _layer_maps(self, acts, scores, classes, logits, output):  # type: ignore[override]
+    def _raw_maps(self, acts, scores, classes, logits, output, *, retain):  # type: ignore[override]
         if self.alpha != "exact":
-            return super()._layer_maps(acts, scores, classes, logits, output)
+            return super()._raw_maps(acts, scores, classes, logits, output, retain=retain)
         if bool((classes < 0).any()):
             raise TargetError("alpha='exact' needs class targets, not a callable target")
         n_classes = logits.shape[1]
         all_classes = torch.arange(n_classes, device=logits.device).expand(logits.shape[0], -1)
-        jacobians = self._grads(output.gather(1, all_classes), acts, names=self.target_layers)
-        return [
-            W.combine(
-                _precise(a.detach()),
-                W.exact_gradcampp_weights(
-                    _precise(a.detach()),
-                    _precise(j),
-                    _precise(logits),
-                    classes,
-                    self.score,
-                    per_step=self.per_step,
-                ),
+        jacobians = self._grads(
+            output.gather(1, all_classes), acts, names=self.target_layers, retain_graph=retain
+        )
+        raws = []
+        for act, jacobian in zip(acts, jacobians, strict=True):
+            act = W.precise(act.detach())
+            weights = W.exact_gradcampp_weights(
+                act,
+                W.precise(jacobian),
+                W.precise(logits),
+                classes,
+                self.score,
+                per_step=self.per_step,
             )
-            for a, j in zip(acts, jacobians, strict=True)
-        ]
-
-    def _weights(self, acts: torch.Tensor, grads: torch.Tensor) -> torch.Tensor:
-        alpha = self.alpha(acts, grads) if callable(self.alpha) else None
-        return W.gradcampp_weights(acts, grads, per_step=self.per_step, alpha=alpha)
+            raws.append(W.combine(act, weights))
+        return {"gradcam++": raws}
 
 
 class CAM(Explainer):
@@ -258,26 +315,7 @@ class CAM(Explainer):
         with borrowed(self.model), torch.no_grad():
             output, (act,) = self._forward_capture(tensors, original, detach=False)
             scores, classes, logits = self._select_targets(output, target, top_k)
-        if bool((classes < 0).any()):
-            raise TargetError("CAM needs class targets, not a callable target")
-        act = _precise(act)
-        fc = self._find_fc(act.shape[1])
-        pooled = act.flatten(2).mean(dim=2)
-        weight = fc.weight.detach().to(act.dtype)
-        bias = fc.bias.detach().to(act.dtype) if fc.bias is not None else 0
-        recomputed = pooled @ weight.T + bias
-        if recomputed.shape != logits.shape or not torch.allclose(
-            recomputed,
-            logits.to(act.dtype),
-            rtol=1e-3,
-            atol=1e-3 * float(logits.abs().max().clamp_min(1)),
-        ):
-            raise CAMNotApplicableError(
-                f"CAM needs the head after {self.target_layers[0]!r} to be global average "
-                "pooling + one linear layer (the logits are not fc(mean(A))); use GradCAM"
-            )
-        class_weights = weight[classes.T]  # (K, B, C)
-        raw = W.combine(act, class_weights)
+        raw = self.raw_map(act, logits, classes)
         maps, layer_maps = _as_maps([raw], _output_size(tensors))
         return CAMResult(
             maps=maps,
@@ -291,3 +329,115 @@ class CAM(Explainer):
             layer_raw=(raw,),
             cam_maps=maps,
         )
+
+    def raw_map(
+        self, act: torch.Tensor, logits: torch.Tensor, classes: torch.Tensor
+    ) -> torch.Tensor:
+        """CAM at the target layer's resolution, after checking the head is GAP + linear.
+
+        Args:
+            act: (B, C, *S') the target activation.
+            logits: (B, N) the model's logits for the same input.
+            classes: (B, K) the classes to explain.
+        """
+        if bool((classes < 0).any()):
+            raise TargetError("CAM needs class targets, not a callable target")
+        act = W.precise(act.detach())
+        fc = self._find_fc(act.shape[1])
+        weight = fc.weight.detach().to(act.dtype)
+        bias = fc.bias.detach().to(act.dtype) if fc.bias is not None else 0
+        recomputed = act.flatten(2).mean(dim=2) @ weight.T + bias
+        tolerance = 1e-3 * float(logits.abs().max().clamp_min(1))
+        if recomputed.shape != logits.shape or not torch.allclose(
+            recomputed, logits.to(act.dtype), rtol=1e-3, atol=tolerance
+        ):
+            raise CAMNotApplicableError(
+                f"CAM needs the head after {self.target_layers[0]!r} to be global average "
+                "pooling + one linear layer (the logits are not fc(mean(A))); use GradCAM"
+            )
+        return W.combine(act, weight[classes.T])  # class weights (K, B, C)
+
+
+class GuidedGradCAMPlusPlus(_GradientCAM):
+    """Guided Grad-CAM++: guided-backprop pixel gradients times the upsampled Grad-CAM++
+    map (Chattopadhyay et al. 2018, after Guided Grad-CAM of Selvaraju et al. 2017).
+
+    One forward pass; the Grad-CAM++ part uses ordinary gradients at the target layer, the
+    guided part guided gradients at the input. ``out.guided`` is (B, K, C, *S);
+    ``out.cam_maps`` the Grad-CAM++ map; ``out.maps`` the normalised channel-wise maximum
+    of ``|guided|``.
+
+    Args:
+        model: The model.
+        target_layer: As for :class:`GradCAMPlusPlus`.
+        weights: ``"global"`` or ``"per_step"``.
+    """
+
+    method = "guided-gradcam++"
+    methods = ("guided-gradcam++",)
+
+
+class MultiCAM(_GradientCAM):
+    """Several methods from ONE forward pass: their maps differ only in the weight rule.
+
+    Returns a dict ``{method: CAMResult}``. ``"cam"`` is computed from the same forward
+    (it needs a GAP + linear head); ``"guided-gradcam++"`` adds the guided pixel gradients
+    (the forward then records the graph down to the pixels).
+
+    Example:
+        >>> with MultiCAM(model, "layer4", methods=("gradcam", "gradcam++")) as cams:  # doctest: +SKIP
+        ...     results = cams(clips)
+        >>> results["gradcam++"].maps.shape  # doctest: +SKIP
+    """
+
+    method = "multi"
+
+    def __init__(
+        self,
+        model: nn.Module,
+        target_layer: LayerSpec = None,
+        *,
+        methods: Sequence[str] = ("gradcam", "gradcam++"),
+        weights: WeightMode = "global",
+    ) -> None:
+        super().__init__(model, target_layer, weights=weights)
+        unknown = [m for m in methods if m not in (*_RULE_OF, "cam")]
+        if unknown or not methods:
+            raise ValueError(
+                f"MultiCAM methods must be among {', '.join((*_RULE_OF, 'cam'))}; got {list(methods)}"
+            )
+        self.with_cam = "cam" in methods
+        self.requested = tuple(dict.fromkeys(methods))
+        self.methods = tuple(m for m in self.requested if m != "cam")
+        self._cam = CAM(model, target_layer) if self.with_cam and target_layer is not None else None
+
+    def _explain(self, tensors, original, target, top_k):  # type: ignore[override]
+        if not self.methods:  # CAM alone needs no gradients
+            return {"cam": self._cam_explainer()._explain(tensors, original, target, top_k)}
+        results = self._explain_all(tensors, original, target, top_k)
+        if self.with_cam:
+            first = next(iter(results.values()))
+            cam = self._cam_explainer()
+            raw = cam.raw_map(self._last_acts[0], first.logits, first.classes)
+            maps, layer_maps = _as_maps([raw], tuple(first.maps.shape[2:]))
+            results["cam"] = replace(
+                first,
+                method="cam",
+                maps=maps,
+                cam_maps=maps,
+                raw=raw,
+                layer_maps=layer_maps,
+                layer_raw=(raw,),
+                gradients=None,
+                guided=None,
+            )
+        return {m: results[m] for m in self.requested}
+
+    def _cam_explainer(self) -> CAM:
+        if self._cam is None:
+            self._cam = CAM(self.model, [n for n, _ in self._layers or []] or None)
+        return self._cam
+
+    def _raw_maps(self, acts, scores, classes, logits, output, *, retain):  # type: ignore[override]
+        self._last_acts = [a.detach() for a in acts]
+        return super()._raw_maps(acts, scores, classes, logits, output, retain=retain)

@@ -17,6 +17,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "precise",
     "reduce_dims",
     "gradcam_weights",
     "gradcampp_alpha",
@@ -26,6 +27,11 @@ __all__ = [
     "upsample",
     "normalize",
 ]
+
+
+def precise(tensor: torch.Tensor) -> torch.Tensor:
+    """At least float32 (autocast gives bf16/fp16 activations; float64 stays float64)."""
+    return tensor.to(torch.promote_types(tensor.dtype, torch.float32))
 
 
 def reduce_dims(ndim: int, per_step: bool) -> tuple[int, ...]:
