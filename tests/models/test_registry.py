@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import dataclasses
 import urllib.error
 from pathlib import Path
@@ -463,3 +464,33 @@ def test_configs_are_complete_and_consistent() -> None:
         "blocks.4.multipathway_blocks.0",
         "blocks.4.multipathway_blocks.1",
     )
+
+
+def test_pytorchvideo_is_imported_lazily_and_only_its_models() -> None:
+    """No module of videocam imports pytorchvideo at import time (only inside functions,
+    when such a model is built), and none imports anything but ``pytorchvideo.models``
+    (``pytorchvideo.transforms`` fails with current torchvision)."""
+    package = Path(videocam.__file__).parent
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        lazy = {
+            id(node)
+            for func in ast.walk(tree)
+            if isinstance(func, (ast.FunctionDef, ast.AsyncFunctionDef))
+            for node in ast.walk(func)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                modules = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                modules = [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+            else:
+                continue
+            for module in modules:
+                if module.split(".")[0] == "pytorchvideo":
+                    found.append(module)
+                    where = f"{path.relative_to(package)}:{node.lineno}"
+                    assert id(node) in lazy, f"eager import of {module} at {where}"
+                    assert module.startswith("pytorchvideo.models"), f"{module} at {where}"
+    assert "pytorchvideo.models" in found  # the check saw the adapter's import

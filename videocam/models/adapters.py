@@ -134,7 +134,7 @@ def keep_inputs(model: nn.Module) -> int:
     changed = 0
     for module in model.modules():
         if getattr(module, "inplace", None) is True and hasattr(module, "multipathway_blocks"):
-            module.inplace = False
+            setattr(module, "inplace", False)  # noqa: B010 (a plain attribute, not a submodule)
             changed += 1
     return changed
 
@@ -202,7 +202,7 @@ class TorchvisionVideo:
     global_pool: tuple[str, ...] = ()
 
     def __call__(self, num_classes: int) -> nn.Module:
-        from torchvision.models import video
+        from torchvision.models import video  # type: ignore[import-untyped]
 
         model = getattr(video, self.arch)(weights=None, num_classes=num_classes)
         use_global_pooling(model, self.global_pool)
@@ -228,7 +228,7 @@ class PyTorchVideoHub:
 
     def __call__(self, num_classes: int) -> nn.Module:
         try:
-            from pytorchvideo.models import hub
+            from pytorchvideo.models import hub  # type: ignore[import-untyped]
         except ImportError as exc:  # a core dependency, but say what to do
             raise MissingBackendError(
                 f"model {self.arch} needs pytorchvideo: pip install pytorchvideo ({exc})"

@@ -5,7 +5,8 @@ build it, which layer(s) to explain, how a clip must be sampled and normalised, 
 the clip into the model's input (SlowFast takes two pathways), its label map and where its
 pretrained weights are.
 
-Entries (Kinetics-400 unless noted; ``T x s`` = frames x sampling rate at 30 fps):
+Entries (Kinetics-400 unless noted; ``T x s`` = frames x sampling rate at 30 fps; resize
+``HxW`` = exact size, a single number = short side, aspect kept):
 
 ==============  ============  ==========  ===========  ====================================
 name            source        T x s       resize/crop  default target layer(s)
@@ -37,7 +38,13 @@ without mean subtraction in the common PyTorch conversion).
 
 Default target layers are the output of the last convolutional stage (post-activation): the
 last feature volume before global pooling, where Grad-CAM++ is defined. SlowFast has one per
-pathway; explaining both gives one map per pathway plus a fused map.
+pathway; explaining both gives one map per pathway plus a fused map. (X3D's head adds one more
+1x1x1 convolution, ``conv5``, before its pooling; its post-ReLU output can be explained with
+``target_layer="blocks.5.pool.pre_act"``.)
+
+PyTorchVideo's hub tutorials crop X3D-XS/S at 182 and SlowFast at 256 (crop = short side);
+the presets here use the builders' native crop (the size the head's pooling was built for)
+after the same short-side resize, like torchvision's 128 -> 112 and 256 -> 224.
 
 Example:
     >>> import torch, videocam
@@ -205,11 +212,11 @@ class ModelConfig:
             value = getattr(self, attr)
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 fail(f"{attr} must be a positive int, got {value!r}")
-        resize = self.resize
-        if isinstance(resize, Sequence):
-            resize = tuple(resize)
-            object.__setattr__(self, "resize", resize)
-        sizes = resize if isinstance(resize, tuple) else (resize,)
+        sizes: tuple[int, ...] = (
+            tuple(self.resize) if isinstance(self.resize, Sequence) else (self.resize,)
+        )
+        if isinstance(self.resize, Sequence):
+            object.__setattr__(self, "resize", sizes)
         if len(sizes) not in (1, 2) or not all(
             isinstance(s, int) and not isinstance(s, bool) and s >= self.crop_size for s in sizes
         ):
