@@ -213,8 +213,9 @@ def _as_list(inputs: Inputs) -> list[torch.Tensor]:
 
 
 def _model_args(model: nn.Module, tensors: list[torch.Tensor], original: Inputs) -> tuple:
-    """A list input (SlowFast's [slow, fast]) is passed as one list argument."""
-    return (tensors,) if not isinstance(original, torch.Tensor) else (tensors[0],)
+    """A list input (SlowFast's [slow, fast]) is passed as one list argument: a fresh
+    list, since some models (PyTorchVideo's SlowFast) write their features into it."""
+    return (list(tensors),) if not isinstance(original, torch.Tensor) else (tensors[0],)
 
 
 def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
