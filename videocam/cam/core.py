@@ -63,7 +63,9 @@ _POOLING = (
 
 # --------------------------------------------------------------------------- borrowing
 @contextmanager
-def borrowed(model: nn.Module, *, freeze: bool = True) -> Iterator[None]:
+def borrowed(
+    model: nn.Module, *, freeze: bool = True, keep_buffers: bool = False
+) -> Iterator[None]:
     """Borrows ``model`` for one call and gives it back exactly as it was.
 
     Restores every parameter's ``requires_grad``, every module's ``training`` flag and,
@@ -74,12 +76,13 @@ def borrowed(model: nn.Module, *, freeze: bool = True) -> Iterator[None]:
         model: The user's model.
         freeze: Set ``requires_grad=False`` on all parameters for the duration, so no
             autograd graph is recorded through them and no parameter gradient is computed.
+        keep_buffers: Leave buffers as the call left them (a training forward).
     """
     params = list(model.parameters())
     flags = [p.requires_grad for p in params]
     modes = [(m, m.training) for m in model.modules()]
     snapshot = None
-    if any(training for _, training in modes):
+    if not keep_buffers and any(training for _, training in modes):
         snapshot = [(b, b.detach().clone()) for b in model.buffers()]
     try:
         if freeze:
@@ -244,6 +247,8 @@ class Explainer:
 
     method = "explainer"
     needs_layer = True
+    #: Whether ``create_graph=True`` (differentiable maps) is supported.
+    differentiable = False
 
     def __init__(self, model: nn.Module, target_layer: LayerSpec = None) -> None:
         if not isinstance(model, nn.Module):
@@ -278,6 +283,8 @@ class Explainer:
         inputs: Inputs,
         target: Target = None,
         top_k: int = 1,
+        *,
+        create_graph: bool = False,
     ) -> CAMResult:
         """Explains ``inputs``.
 
@@ -290,12 +297,24 @@ class Explainer:
                 differentiable score per clip.
             top_k: With ``target=None``, explain the K best classes of every clip, from
                 one forward pass.
+            create_graph: Differentiable maps (Grad-CAM and Grad-CAM++ only): the maps,
+                raw maps and logits keep their autograd graph down to the model's
+                parameters, so a loss on them trains the model (explanation-guided
+                distillation). This call is then a training forward: parameters keep
+                ``requires_grad``, nothing is detached, and batch-norm running statistics
+                update as in any training forward; hooks are still removed and flags
+                restored.
 
         Returns:
             A :class:`CAMResult`.
         """
+        if create_graph and not self.differentiable:
+            raise TargetError(
+                f"{type(self).__name__} does not make differentiable maps; use GradCAM or "
+                "GradCAMPlusPlus"
+            )
         tensors = _as_list(inputs)
-        if self.model.training:
+        if self.model.training and not create_graph:
             warnings.warn(
                 f"{type(self.model).__name__} is in training mode: dropout and batch norm make "
                 "maps depend on the batch; call model.eval() first",
@@ -310,6 +329,8 @@ class Explainer:
                     self.model, find_default_layer(self.model, self._pack(tensors, inputs))
                 )
             try:
+                if create_graph:
+                    return self._explain(tensors, inputs, target, top_k, create_graph=True)
                 return self._explain(tensors, inputs, target, top_k)
             finally:
                 self.remove_hooks()

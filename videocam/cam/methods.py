@@ -82,25 +82,43 @@ class _GradientCAM(Explainer):
         self.alpha: str | AlphaFn = "closed_form"
 
     def _explain(
-        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+        self,
+        tensors: list[torch.Tensor],
+        original: Inputs,
+        target: Target,
+        top_k: int,
+        create_graph: bool = False,
     ) -> CAMResult:
-        return self._explain_all(tensors, original, target, top_k)[self.method]
+        return self._explain_all(tensors, original, target, top_k, create_graph)[self.method]
 
     def _explain_all(
-        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+        self,
+        tensors: list[torch.Tensor],
+        original: Inputs,
+        target: Target,
+        top_k: int,
+        create_graph: bool = False,
     ) -> dict[str, CAMResult]:
         guided = "guided-gradcam++" in self.methods
+        if create_graph and self.alpha == "exact":
+            raise TargetError("differentiable maps need the closed-form Grad-CAM++ alphas")
         if guided:
             _warn_non_relu(self.model)
         switch = _Switch(guided=False)
         names = self.target_layers
-        with borrowed(self.model):
+        with borrowed(self.model, freeze=not create_graph, keep_buffers=create_graph):
             if guided:
                 tensors = [t.requires_grad_(True) for t in tensors]
             with guided_relu(switch) if guided else nullcontext():
-                output, acts = self._forward_capture(tensors, original, detach=not guided)
+                output, acts = self._forward_capture(
+                    tensors, original, detach=not (guided or create_graph)
+                )
             scores, classes, logits = self._select_targets(output, target, top_k)
-            raws = self._raw_maps(acts, scores, classes, logits, output, retain=guided)
+            if create_graph:
+                logits = output  # with its graph: a training loss may use it
+            raws = self._raw_maps(
+                acts, scores, classes, logits, output, retain=guided, create_graph=create_graph
+            )
             if guided:
                 switch.guided = True
                 pixel = _pixel_input(tensors)
@@ -144,12 +162,19 @@ class _GradientCAM(Explainer):
         output: Any,
         *,
         retain: bool,
+        create_graph: bool = False,
     ) -> dict[str, list[torch.Tensor]]:
         """One raw map per target layer for each weight rule the methods need."""
         grads = self._grads(
-            scores, acts, names=self.target_layers, retain_graph=retain, batched=not retain
+            scores,
+            acts,
+            names=self.target_layers,
+            retain_graph=retain,
+            create_graph=create_graph,
+            batched=not (retain or create_graph),
         )
-        pairs = [(W.precise(a.detach()), W.precise(g)) for a, g in zip(acts, grads, strict=True)]
+        keep = (lambda t: t) if create_graph else (lambda t: t.detach())
+        pairs = [(W.precise(keep(a)), W.precise(g)) for a, g in zip(acts, grads, strict=True)]
         rules = {_RULE_OF[m] for m in self.methods}
         return {rule: [W.combine(a, self._weights(rule, a, g)) for a, g in pairs] for rule in rules}
 
@@ -183,6 +208,7 @@ class GradCAM(_GradientCAM):
 
     method = "gradcam"
     methods = ("gradcam",)
+    differentiable = True
 
 
 class GradCAMPlusPlus(_GradientCAM):
@@ -218,6 +244,7 @@ class GradCAMPlusPlus(_GradientCAM):
 
     method = "gradcam++"
     methods = ("gradcam++",)
+    differentiable = True
 
     def __init__(
         self,
@@ -236,9 +263,11 @@ class GradCAMPlusPlus(_GradientCAM):
         self.alpha = alpha
         self.score: ScoreFn = _SCORES[score] if isinstance(score, str) else score
 
-    def _raw_maps(self, acts, scores, classes, logits, output, *, retain):  # type: ignore[override]
+    def _raw_maps(self, acts, scores, classes, logits, output, *, retain, create_graph=False):  # type: ignore[override]
         if self.alpha != "exact":
-            return super()._raw_maps(acts, scores, classes, logits, output, retain=retain)
+            return super()._raw_maps(
+                acts, scores, classes, logits, output, retain=retain, create_graph=create_graph
+            )
         if bool((classes < 0).any()):
             raise TargetError("alpha='exact' needs class targets, not a callable target")
         n_classes = logits.shape[1]
@@ -438,6 +467,8 @@ class MultiCAM(_GradientCAM):
             self._cam = CAM(self.model, [n for n, _ in self._layers or []] or None)
         return self._cam
 
-    def _raw_maps(self, acts, scores, classes, logits, output, *, retain):  # type: ignore[override]
+    def _raw_maps(self, acts, scores, classes, logits, output, *, retain, create_graph=False):  # type: ignore[override]
         self._last_acts = [a.detach() for a in acts]
-        return super()._raw_maps(acts, scores, classes, logits, output, retain=retain)
+        return super()._raw_maps(
+            acts, scores, classes, logits, output, retain=retain, create_graph=create_graph
+        )
