@@ -1,19 +1,24 @@
 """The ``videocam`` command. Thin: it parses arguments and calls the Python API.
 
 Exit status: 0 success; 2 bad input or usage (one line ``error: ...`` on stderr, no
-traceback); 1 unexpected failure (one line too; ``--debug`` shows the traceback).
+traceback); 1 unexpected failure (one line too; ``--debug`` shows the traceback); 130
+interrupted; 141 the reader of the output went away (``videocam models | head``), as a
+program stopped by SIGPIPE. Warnings are one line each, ``warning: ...``.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import sys
 import traceback
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED, EXIT_BROKEN_PIPE = 130, 141
 
 
 class _Parser(argparse.ArgumentParser):
@@ -57,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--colormap", default="turbo", choices=["turbo", "jet", "viridis", "inferno"])
     ex.add_argument("--alpha", type=float, default=0.5, help="heatmap opacity (0..1)")
     ex.add_argument("--layout", default="overlay", choices=["overlay", "side-by-side"])
+    ex.add_argument(
+        "--no-timeline", action="store_true", help="no importance strip under the frames"
+    )
     ex.add_argument("-o", "--output", help="OUT.mp4 or a folder (default: videocam-out/)")
     ex.add_argument("--fps", type=float, help="output frame rate (default: the source's)")
     ex.add_argument("--max-size", type=int, help="downscale so the longer side is at most N px")
@@ -104,7 +112,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     from videocam.errors import VideocamError
 
     try:
-        return _dispatch(args)
+        with warnings.catch_warnings():
+            if not args.debug:
+                warnings.showwarning = _show_warning
+            return _dispatch(args)
     except VideocamError as exc:
         if args.debug:
             traceback.print_exc()
@@ -112,7 +123,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except KeyboardInterrupt:
         print("error: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except BrokenPipeError:
+        # Nobody reads stdout any more; point it at /dev/null so the interpreter's final
+        # flush does not complain either, and stop quietly.
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     except Exception as exc:  # noqa: BLE001 - one line, no traceback, unless --debug
         if args.debug:
             traceback.print_exc()
@@ -124,7 +142,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
 
 
-def _one_line(exc: BaseException) -> str:
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:  # noqa: ANN001
+    """Warnings as one line on stderr, like errors (``--debug`` keeps Python's format)."""
+    print(f"warning: {_one_line(message)}", file=sys.stderr)
+
+
+def _one_line(exc: BaseException | Warning | str) -> str:
     text = " ".join(str(exc).split())
     return text or type(exc).__name__
 
@@ -181,6 +204,7 @@ def _explain(args: argparse.Namespace) -> int:
         colormap=args.colormap,
         alpha=args.alpha,
         layout=args.layout,
+        timeline=not args.no_timeline,
         fps=args.fps,
         max_size=args.max_size,
         gif=args.gif,

@@ -82,7 +82,7 @@ def _fallback_clip(folder: Path) -> SampleClip:
 
 def run_demo(output: Path, *, device: str = "cpu") -> int:
     """Runs the demo; returns the exit status. See the module docstring."""
-    from videocam.pipeline import explain_videos, resolve_model
+    from videocam.pipeline import explain_videos, resolve_model, write_json_atomic
 
     started = time.perf_counter()
     output.mkdir(parents=True, exist_ok=True)
@@ -117,7 +117,7 @@ def run_demo(output: Path, *, device: str = "cpu") -> int:
         predicted = result.predicted[0] if result.predicted else (None, "?", float("nan"))
         sidecar = json.loads(result.sidecar.read_text())
         sidecar["true_label"] = {"class": sample.label, "label": sample.label_name}
-        result.sidecar.write_text(json.dumps(sidecar, indent=2) + "\n")
+        write_json_atomic(result.sidecar, sidecar)
         rows.append((sample, result, predicted))
     index = _write_index(output, rows, model_name, note)
     print(f"videocam demo: {model_name} on {len(rows)} clip(s), methods {', '.join(DEMO_METHODS)}")

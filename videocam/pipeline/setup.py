@@ -7,6 +7,8 @@ stay independent of each other.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -23,6 +25,7 @@ __all__ = [
     "preset_for",
     "window_spec_for",
     "output_paths",
+    "removing_new_folders",
     "resolve_device",
 ]
 
@@ -135,6 +138,11 @@ def resolve_model(
         device: ``"cpu"``, ``"cuda"``, ``"cuda:1"`` or ``None`` (CUDA if available).
         config: Preprocessing config for a user module.
     """
+    for option, value in (("clip_len", clip_len), ("sampling_rate", sampling_rate)):
+        if value is not None and (
+            isinstance(value, bool) or not isinstance(value, int) or value < 1
+        ):
+            raise VideocamError(f"{option} must be a positive integer, got {value!r}")
     dev = resolve_device(device)
     if isinstance(model, nn.Module):
         module, name = model, type(model).__name__
@@ -164,10 +172,12 @@ def resolve_model(
         target_layers = tuple(x.strip() for x in layers.split(",") if x.strip())
     else:
         target_layers = tuple(layers)
-    clips = clip_len or (config.clip_len if config else GENERIC_CONFIG["clip_len"])
-    rate = sampling_rate or (config.sampling_rate if config else GENERIC_CONFIG["sampling_rate"])
+    if clip_len is None:
+        clip_len = config.clip_len if config else GENERIC_CONFIG["clip_len"]
+    if sampling_rate is None:
+        sampling_rate = config.sampling_rate if config else GENERIC_CONFIG["sampling_rate"]
     if config is not None:
-        _check_clip_len(config, clips)
+        _check_clip_len(config, clip_len)
     return ResolvedModel(
         model=module,
         name=name,
@@ -175,8 +185,8 @@ def resolve_model(
         labels=label_names,
         target_layers=target_layers,
         preset=preset_for(config),
-        clip_len=int(clips),
-        sampling_rate=int(rate),
+        clip_len=int(clip_len),
+        sampling_rate=int(sampling_rate),
         device=dev,
         checkpoint=str(checkpoint) if checkpoint is not None else None,
     )
@@ -261,3 +271,25 @@ def _make_folder(folder: Path) -> None:
             folder.mkdir(parents=True)
         except OSError as exc:
             raise OutputPathError(f"cannot create output folder {folder}: {exc.strerror}") from exc
+
+
+@contextmanager
+def removing_new_folders(output: str | Path | None) -> Iterator[None]:
+    """On leaving, removes the output folders that did not exist on entering and are still
+    empty (the folders :func:`output_paths` made for a run that wrote nothing), so bad
+    input leaves no trace, not even an empty ``videocam-out/``."""
+    target = Path(output) if output is not None else Path("videocam-out")
+    if str(target).lower().endswith((".mp4", ".m4v")):
+        target = target.parent
+    missing: list[Path] = []  # deepest first
+    while not target.exists() and not target.is_symlink() and target != target.parent:
+        missing.append(target)
+        target = target.parent
+    try:
+        yield
+    finally:
+        for folder in missing:
+            try:
+                folder.rmdir()  # only succeeds when empty
+            except OSError:
+                break

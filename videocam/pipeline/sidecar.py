@@ -12,6 +12,12 @@ from typing import Any
 __all__ = ["write_json_atomic"]
 
 
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
 def write_json_atomic(path: str | Path, data: Any, *, commit: bool = True) -> Path:
     """Writes ``data`` as JSON to ``path`` atomically.
 
@@ -34,6 +40,8 @@ def write_json_atomic(path: str | Path, data: Any, *, commit: bool = True) -> Pa
             handle.write(text + "\n")
             handle.flush()
             os.fsync(handle.fileno())
+        # mkstemp makes the file private (0600); give it the mode of an ordinary new file
+        os.chmod(temp, 0o666 & ~_umask())
         if not commit:
             return temp
         temp.replace(path)
