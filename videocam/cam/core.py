@@ -222,10 +222,10 @@ def _model_args(model: nn.Module, tensors: list[torch.Tensor], original: Inputs)
 
 
 def _model_device(model: nn.Module, fallback: torch.device) -> torch.device:
-    for tensor in model.parameters():
-        return tensor.device
-    for tensor in model.buffers():
-        return tensor.device
+    for param in model.parameters():
+        return param.device
+    for buffer in model.buffers():
+        return buffer.device
     return fallback
 
 
@@ -330,10 +330,15 @@ class Explainer:
                 )
             try:
                 if create_graph:
-                    return self._explain(tensors, inputs, target, top_k, create_graph=True)
+                    return self._explain(tensors, inputs, target, top_k, create_graph=True)  # type: ignore[call-arg]
                 return self._explain(tensors, inputs, target, top_k)
             finally:
                 self.remove_hooks()
+
+    def _explain(
+        self, tensors: list[torch.Tensor], original: Inputs, target: Target, top_k: int
+    ) -> Any:
+        raise NotImplementedError
 
     # helpers for subclasses -------------------------------------------------------------
     @staticmethod

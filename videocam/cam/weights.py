@@ -141,18 +141,15 @@ def exact_gradcampp_weights(
         directions = jacobian[:, b].reshape(n_classes, -1).T  # (P, N)
         per_class = []
         for c in classes[b].tolist():
-            d = [
-                torch.cat(parts)
-                for parts in zip(
-                    *(
-                        _directional_derivatives(
-                            lambda s, c=c: score(s, c), logits[b], directions[i : i + chunk]
-                        )
-                        for i in range(0, directions.shape[0], chunk)
-                    ),
-                    strict=True,
-                )
+
+            def class_score(s: torch.Tensor, c: int = c) -> torch.Tensor:
+                return score(s, c)
+
+            chunks = [
+                _directional_derivatives(class_score, logits[b], directions[i : i + chunk])
+                for i in range(0, directions.shape[0], chunk)
             ]
+            d = [torch.cat(parts) for parts in zip(*chunks, strict=True)]
             per_class.append([x.reshape(spatial) for x in d])
         out_d1.append(torch.stack([p[0] for p in per_class]))
         out_d2.append(torch.stack([p[1] for p in per_class]))

@@ -104,6 +104,7 @@ class C3D(nn.Module):
         self.conv5a = Conv3dReLU(w4b, w5a, batch_norm=batch_norm)
         self.conv5b = Conv3dReLU(w5a, w5b, batch_norm=batch_norm)
         self.dropout = nn.Dropout(p=dropout)
+        self.pool5: nn.Module
         if head == "fc":
             self.pool5 = nn.MaxPool3d(kernel_size=2, stride=2, padding=(0, 1, 1))
             self.fc6 = nn.Linear(w5b * 16, fc_dim)

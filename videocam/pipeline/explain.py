@@ -15,6 +15,7 @@ file is ever left behind.
 from __future__ import annotations
 
 import math
+import numbers
 import queue
 import threading
 import time
@@ -31,7 +32,13 @@ from torch import nn
 
 from videocam import cam as cam_engine
 from videocam.errors import VideocamError
-from videocam.pipeline.setup import ResolvedModel, output_paths, resolve_model, window_spec_for
+from videocam.pipeline.setup import (
+    ResolvedModel,
+    output_paths,
+    removing_new_folders,
+    resolve_model,
+    window_spec_for,
+)
 from videocam.pipeline.sidecar import write_json_atomic
 from videocam.video import (
     ClipPreprocessor,
@@ -197,11 +204,13 @@ def explain_video(
     colormap: str = "turbo",
     alpha: float = 0.5,
     layout: str = "overlay",
+    timeline: bool = True,
     fps: float | None = None,
     max_size: int | None = None,
     gif: bool = False,
     backend: str = "pyav",
     progress: bool | Callable[[int], None] = False,
+    on_frame: Callable[[int, dict[str, torch.Tensor]], None] | None = None,
     extra_metadata: dict[str, Any] | None = None,
 ) -> ExplainResult:
     """Explains a video with one or several CAM methods and writes a heatmap MP4.
@@ -229,11 +238,20 @@ def explain_video(
         colormap: ``turbo``, ``jet``, ``viridis`` or ``inferno``.
         alpha: Opacity of the heatmap over the frame.
         layout: ``overlay`` (one panel per method) or ``side-by-side`` (original first).
+        timeline: Draw the importance strip under the panels (``False``: the output
+            frames have exactly the panels' size, e.g. the source's size for ``overlay``).
         fps: Output frame rate (default: the source's).
-        max_size: Downscale so the longer side is at most this many pixels.
+        max_size: Downscale so the longer side is at most this many pixels (at least 2):
+            frames are decoded at most this large and the output is scaled to fit.
         gif: Also write a GIF next to the MP4.
         backend: Video decoder: ``pyav``, ``decord`` or ``torchcodec``.
         progress: Show a progress bar (``True``) or call ``progress(n_frames)`` per batch.
+        on_frame: Called as ``on_frame(index, heatmaps)`` once per frame, in frame order,
+            in the caller's thread, as soon as the frame's map is final. ``heatmaps`` maps
+            each method to its ``(H, W)`` float32 map in [0, 1] (on the model's device) in
+            the pixels of the decoded frame (the source's size unless it was downscaled
+            while decoding, see ``max_size``), with the resize and crop undone (0 outside
+            the crop). An exception raised by it stops the run like any other failure.
         extra_metadata: Added to the sidecar.
 
     Returns:
@@ -243,101 +261,112 @@ def explain_video(
         VideocamError: Bad input (missing or undecodable video, unknown model, layer or
             method, class out of range, unusable output path, ...); nothing is written.
     """
-    methods = _check_methods(methods)
-    video = Path(video)
-    (out_path,) = output_paths([video], output)
-    resolved = (
-        model
-        if isinstance(model, ResolvedModel)
-        else resolve_model(
-            model,
-            checkpoint=checkpoint,
-            labels=labels,
-            layers=layer,
-            clip_len=clip_len,
-            sampling_rate=sampling_rate,
-            device=device,
-        )
-    )
-    resolved.check_class(target_class)
-    if not isinstance(top_k, int) or top_k < 1:
-        raise VideocamError(f"top_k must be a positive integer, got {top_k!r}")
-    if not isinstance(batch_size, int) or batch_size < 1:
-        raise VideocamError(f"batch_size must be a positive integer, got {batch_size!r}")
-    spec = window_spec_for(resolved, stride)
-    layers = list(resolved.target_layers) or None
-    explainer = cam_engine.MultiCAM(resolved.model, layers, methods=methods)
-    renderers = [
-        FrameRenderer(
-            colormap=colormap,
-            alpha=alpha,
-            layout=layout if i == 0 else "overlay",
-            timeline=True,
-        )
-        for i in range(len(methods))
-    ]
-    decode_max = max_size if max_size is not None else DECODE_MAX_SIZE
-    started = time.perf_counter()
-    with open_video(video, backend=backend, max_size=decode_max) as reader:
-        info = reader.info
-        expected = info.num_frames
-        for renderer in renderers:
-            renderer.expected_frames = expected
-            renderer.reset()
-        out_fps = fps if fps is not None else info.frame_rate
-        runner = _Run(
-            resolved=resolved,
-            explainer=explainer,
-            methods=methods,
-            renderers=renderers,
-            target_class=target_class,
-            top_k=min(top_k, resolved.num_classes) if resolved.num_classes else top_k,
-            amp=amp,
-            progress=progress,
-            expected_frames=expected,
-        )
-        preprocessor = ClipPreprocessor(resolved.preset, device=resolved.device)
-        writer = VideoWriter(out_path, out_fps, max_size=max_size)
-        gif_writer = (
-            GifWriter(out_path.with_suffix(".gif"), float(out_fps), max_size=max_size)
-            if gif
-            else None
-        )
-        try:
-            runner.run(reader, spec, batch_size, preprocessor, writer, gif_writer)
-            sidecar_path = out_path.with_suffix(".json")
-            predicted = runner.video_top_k()
-            sidecar = _sidecar(
-                video, out_path, resolved, methods, info, spec, runner, predicted, extra_metadata
+    with removing_new_folders(output):
+        methods = _check_methods(methods)
+        _check_output_options(fps, max_size)
+        video = Path(video)
+        (out_path,) = output_paths([video], output)
+        resolved = (
+            model
+            if isinstance(model, ResolvedModel)
+            else resolve_model(
+                model,
+                checkpoint=checkpoint,
+                labels=labels,
+                layers=layer,
+                clip_len=clip_len,
+                sampling_rate=sampling_rate,
+                device=device,
             )
-            temp_sidecar = write_json_atomic(sidecar_path, sidecar, commit=False)
+        )
+        resolved.check_class(target_class)
+        if not isinstance(top_k, int) or top_k < 1:
+            raise VideocamError(f"top_k must be a positive integer, got {top_k!r}")
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise VideocamError(f"batch_size must be a positive integer, got {batch_size!r}")
+        spec = window_spec_for(resolved, stride)
+        layers = list(resolved.target_layers) or None
+        explainer = cam_engine.MultiCAM(resolved.model, layers, methods=methods)
+        renderers = [
+            FrameRenderer(
+                colormap=colormap,
+                alpha=alpha,
+                layout=layout if i == 0 else "overlay",
+                timeline=timeline,
+            )
+            for i in range(len(methods))
+        ]
+        decode_max = max_size if max_size is not None else DECODE_MAX_SIZE
+        started = time.perf_counter()
+        with open_video(video, backend=backend, max_size=decode_max) as reader:
+            info = reader.info
+            expected = info.num_frames
+            for renderer in renderers:
+                renderer.expected_frames = expected
+                renderer.reset()
+            out_fps = fps if fps is not None else info.frame_rate
+            runner = _Run(
+                resolved=resolved,
+                explainer=explainer,
+                methods=methods,
+                renderers=renderers,
+                target_class=target_class,
+                top_k=min(top_k, resolved.num_classes) if resolved.num_classes else top_k,
+                amp=amp,
+                progress=progress,
+                on_frame=on_frame,
+                expected_frames=expected,
+            )
+            preprocessor = ClipPreprocessor(resolved.preset, device=resolved.device)
+            writer = VideoWriter(out_path, out_fps, max_size=max_size)
+            gif_writer = (
+                GifWriter(out_path.with_suffix(".gif"), float(out_fps), max_size=max_size)
+                if gif
+                else None
+            )
             try:
-                writer.close()
-                if gif_writer is not None:
-                    gif_writer.close()
+                runner.run(reader, spec, batch_size, preprocessor, writer, gif_writer)
+                sidecar_path = out_path.with_suffix(".json")
+                predicted = runner.video_top_k()
+                sidecar = _sidecar(
+                    video,
+                    out_path,
+                    resolved,
+                    methods,
+                    info,
+                    spec,
+                    runner,
+                    predicted,
+                    extra_metadata,
+                )
+                temp_sidecar = write_json_atomic(sidecar_path, sidecar, commit=False)
+                try:
+                    writer.close()
+                    if gif_writer is not None:
+                        gif_writer.close()
+                except BaseException:
+                    temp_sidecar.unlink(missing_ok=True)
+                    raise
+                temp_sidecar.replace(sidecar_path)
             except BaseException:
-                temp_sidecar.unlink(missing_ok=True)
+                writer.abort()
+                if gif_writer is not None:
+                    gif_writer.abort()
                 raise
-            temp_sidecar.replace(sidecar_path)
-        except BaseException:
-            writer.abort()
-            if gif_writer is not None:
-                gif_writer.abort()
-            raise
-    timings = dict(runner.timings, wall=time.perf_counter() - started)
-    return ExplainResult(
-        video=video,
-        output=out_path,
-        sidecar=sidecar_path,
-        gif=out_path.with_suffix(".gif") if gif else None,
-        num_frames=runner.frames_written,
-        fps=float(out_fps),
-        methods=tuple(methods),
-        windows=runner.windows,
-        importance=runner.importance,
-        predicted=predicted,
-        timings=timings,
-    )
+        timings = dict(runner.timings, wall=time.perf_counter() - started)
+        return ExplainResult(
+            video=video,
+            output=out_path,
+            sidecar=sidecar_path,
+            gif=out_path.with_suffix(".gif") if gif else None,
+            num_frames=runner.frames_written,
+            fps=float(out_fps),
+            methods=tuple(methods),
+            windows=runner.windows,
+            importance=runner.importance,
+            predicted=predicted,
+            timings=timings,
+        )
 
 
 def explain_videos(videos: Sequence[str | Path], model: str | nn.Module = "c3d", **kwargs):
@@ -345,17 +374,32 @@ def explain_videos(videos: Sequence[str | Path], model: str | nn.Module = "c3d",
     error)`` pairs: a bad video does not stop the others."""
     output = kwargs.pop("output", None)
     paths = [Path(v) for v in videos]
-    outputs = output_paths(paths, output)
-    resolve_keys = ("checkpoint", "labels", "clip_len", "sampling_rate", "device")
-    resolve_args = {k: kwargs.pop(k) for k in resolve_keys if k in kwargs}
-    if "layer" in kwargs:
-        resolve_args["layers"] = kwargs.pop("layer")
-    resolved = model if isinstance(model, ResolvedModel) else resolve_model(model, **resolve_args)
-    for video, out in zip(paths, outputs, strict=True):
-        try:
-            yield video, explain_video(video, resolved, output=out, **kwargs)
-        except VideocamError as exc:
-            yield video, exc
+    with removing_new_folders(output):  # a folder it made stays only if something is in it
+        outputs = output_paths(paths, output)
+        resolve_keys = ("checkpoint", "labels", "clip_len", "sampling_rate", "device")
+        resolve_args = {k: kwargs.pop(k) for k in resolve_keys if k in kwargs}
+        if "layer" in kwargs:
+            resolve_args["layers"] = kwargs.pop("layer")
+        resolved = (
+            model if isinstance(model, ResolvedModel) else resolve_model(model, **resolve_args)
+        )
+        for video, out in zip(paths, outputs, strict=True):
+            try:
+                yield video, explain_video(video, resolved, output=out, **kwargs)
+            except VideocamError as exc:
+                yield video, exc
+
+
+def _check_output_options(fps: Any, max_size: Any) -> None:
+    """Bad ``fps``/``max_size`` are bad input (VideocamError), caught before any work."""
+    if fps is not None and (
+        isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf
+    ):
+        raise VideocamError(f"fps must be a positive number, got {fps!r}")
+    if max_size is not None and (
+        isinstance(max_size, bool) or not isinstance(max_size, numbers.Integral) or max_size < 2
+    ):
+        raise VideocamError(f"max_size must be an integer of at least 2 pixels, got {max_size!r}")
 
 
 def _check_methods(methods: Sequence[str] | str) -> tuple[str, ...]:
@@ -384,6 +428,7 @@ class _Run:
         top_k: int,
         amp: bool,
         progress: bool | Callable[[int], None],
+        on_frame: Callable[[int, dict[str, torch.Tensor]], None] | None,
         expected_frames: int | None,
     ) -> None:
         self.resolved = resolved
@@ -394,6 +439,7 @@ class _Run:
         self.top_k = top_k
         self.amp = amp
         self.progress = progress
+        self.on_frame = on_frame
         self.expected_frames = expected_frames
         self.windows: list[WindowRecord] = []
         self.importance: dict[str, list[float]] = {m: [] for m in methods}
@@ -548,6 +594,8 @@ class _Run:
         items = []
         for i, done in enumerate(first):
             index = done.frame.index
+            if self.on_frame is not None:
+                self.on_frame(index, {m: emitted[m][i].heatmap for m in self.methods})
             while len(self._captions) > 1 and self._captions[1].first_frame <= index:
                 self._captions.popleft()
             caption = self._captions[0] if self._captions else None
