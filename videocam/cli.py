@@ -225,7 +225,7 @@ def _models(args: argparse.Namespace) -> int:
 
     names = list_models(args.pattern)
     if not names:
-        print(f"no model matches {args.pattern!r}", file=sys.stderr)
+        print(f"error: no model matches {args.pattern!r}", file=sys.stderr)
         return EXIT_USAGE
     width = max(len(n) for n in names)
     for name in names:
