@@ -157,3 +157,19 @@ def test_output_folder_receives_stem_named_files(tmp_path: Path) -> None:
     result = explain(video, tmp_path / "new" / "folder")
     assert result.output == (tmp_path / "new" / "folder" / "clip one.mp4").resolve()
     assert sorted(os.listdir(tmp_path / "new" / "folder")) == ["clip one.json", "clip one.mp4"]
+
+
+def test_gif_next_to_the_mp4(tmp_path: Path) -> None:
+    import imageio.v3 as iio
+
+    video = write_square_video(tmp_path / "in.mp4", 7)
+    result = explain(video, tmp_path / "out.mp4", gif=True, timeline=False)
+    assert result.gif == result.output.with_suffix(".gif") and result.gif.exists()
+    frames = iio.imread(result.gif, index=None)
+    assert frames.shape[:3] == (7, 48, 64)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "in.mp4",
+        "out.gif",
+        "out.json",
+        "out.mp4",
+    ]
