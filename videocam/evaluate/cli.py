@@ -104,7 +104,7 @@ def run_from_args(args: argparse.Namespace) -> int:
         report=not args.no_report,
         progress=not args.quiet,
     )
-    if not args.quiet and summary.data.get("run", {}).get("processes", 1) >= 1 and _is_main():
+    if not args.quiet and _is_main():
         counts = summary.counts
         print(
             f"evaluated {counts['done']} of {counts['videos']} videos "

@@ -13,11 +13,13 @@ file is untrusted input. jinja2 and matplotlib are imported only here.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import cv2
 import numpy as np
 import torch
 
@@ -38,6 +40,9 @@ __all__ = ["TEMPLATE", "choose_gallery", "make_plots", "render_gallery", "write_
 TEMPLATE = "evaluate_report.html.j2"
 #: Longer side of the gallery videos (all panels together), in pixels.
 GALLERY_MAX_SIZE = 1280
+#: Smaller frames are enlarged (by a whole factor) to at least this height, so that the
+#: captions stay readable on small videos.
+GALLERY_MIN_HEIGHT = 240
 _COLORS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b")
 
 
@@ -234,10 +239,15 @@ def render_gallery(run: _Run, indices: Sequence[int], folder: Path) -> list[dict
             m: normalize_maps(maps[m])[0].mean(dim=(1, 2)).cpu().tolist() for m in methods
         }
         renderers = {m: FrameRenderer(expected_frames=len(sampled.images[0])) for m in methods}
+        factor = max(1, math.ceil(GALLERY_MIN_HEIGHT / height))
         fps = max(1e-3, float(sampled.info.fps) / resolved.sampling_rate)
         path = folder / f"video_{index:06d}.mp4"
         with VideoWriter(path, fps, max_size=GALLERY_MAX_SIZE) as writer:
             for t, image in enumerate(sampled.images[0]):
+                if factor > 1:
+                    image = cv2.resize(
+                        image, (width * factor, height * factor), interpolation=cv2.INTER_LINEAR
+                    )
                 panels = [
                     renderers[m].render(
                         image,
@@ -286,7 +296,7 @@ def _table(block: Mapping[str, Any], methods: Sequence[str]) -> dict[str, Any]:
                 {
                     "value": format_value(value, unit),
                     "ci": f"{format_value(ci[0], unit)}–{format_value(ci[1], unit)}" if ci else "",
-                    "best": value is not None and value == best and len(present) > 1,
+                    "best": value is not None and value == best and len(set(present)) > 1,
                 }
             )
         rows.append({"title": title, "unit": unit, "better": better, "cells": cells})

@@ -369,6 +369,8 @@ class _Run:
         wanted = [self.label_map[label] for label in item.labels]
         top = TopKAccuracy((1, 5)).update(video_probs, [wanted])[0].tolist()
         names = resolved.labels
+        if annotation is not None and base["num_instances"] is None:
+            base["num_instances"] = annotation.num_instances
         base = {
             **base,
             "num_frames": sampled.num_frames,
