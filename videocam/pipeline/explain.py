@@ -20,11 +20,11 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -369,7 +369,9 @@ def explain_video(
         )
 
 
-def explain_videos(videos: Sequence[str | Path], model: str | nn.Module = "c3d", **kwargs):
+def explain_videos(
+    videos: Sequence[str | Path], model: str | nn.Module | ResolvedModel = "c3d", **kwargs: Any
+) -> Iterator[tuple[Path, ExplainResult | VideocamError]]:
     """Explains several videos with one model (built once). Yields ``(video, result or
     error)`` pairs: a bad video does not stop the others."""
     output = kwargs.pop("output", None)
@@ -393,7 +395,7 @@ def explain_videos(videos: Sequence[str | Path], model: str | nn.Module = "c3d",
 def _check_output_options(fps: Any, max_size: Any) -> None:
     """Bad ``fps``/``max_size`` are bad input (VideocamError), caught before any work."""
     if fps is not None and (
-        isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < fps < math.inf
+        isinstance(fps, bool) or not isinstance(fps, numbers.Real) or not 0 < float(fps) < math.inf
     ):
         raise VideocamError(f"fps must be a positive number, got {fps!r}")
     if max_size is not None and (
@@ -553,7 +555,8 @@ class _Run:
             else nullcontext()
         )
         with autocast:
-            return self.explainer(inputs, target=target)
+            # MultiCAM returns {method: CAMResult}; its base class annotates one CAMResult
+            return cast(dict[str, cam_engine.CAMResult], self.explainer(inputs, target=target))
 
     def _record(self, window, results, b: int) -> None:
         first = next(iter(results.values()))

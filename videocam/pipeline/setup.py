@@ -7,7 +7,7 @@ stay independent of each other.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -114,7 +114,7 @@ def resolve_model(
     *,
     checkpoint: str | Path | None = None,
     labels: str | Path | list[str] | None = None,
-    layers: str | list[str] | tuple[str, ...] | None = None,
+    layers: str | Sequence[str] | None = None,
     clip_len: int | None = None,
     sampling_rate: int | None = None,
     num_classes: int | None = None,
