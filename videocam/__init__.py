@@ -22,7 +22,30 @@ from videocam.cam import (
     MultiCAM,
 )
 
+_LAZY = {
+    "explain_video": ("videocam.pipeline", "explain_video"),
+    "explain_videos": ("videocam.pipeline", "explain_videos"),
+    "ExplainResult": ("videocam.pipeline", "ExplainResult"),
+}
+_LAZY_MODULES = ("pipeline", "video", "distill", "evaluate", "synthetic", "errors", "cli", "demo")
+
+
+def __getattr__(name: str):
+    """Imports the video-facing parts on first use (``import videocam`` stays light)."""
+    import importlib
+
+    if name in _LAZY:
+        module, attribute = _LAZY[name]
+        return getattr(importlib.import_module(module), attribute)
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"videocam.{name}")
+    raise AttributeError(f"module 'videocam' has no attribute {name!r}")
+
+
 __all__ = [
+    "ExplainResult",
+    "explain_video",
+    "explain_videos",
     "CAM",
     "METHODS",
     "CAMResult",

@@ -72,6 +72,11 @@ def build_parser() -> argparse.ArgumentParser:
     ex.add_argument("--gif", action="store_true", help="also write a GIF")
     ex.add_argument("--backend", default="pyav", choices=["pyav", "decord", "torchcodec"])
     ex.add_argument("--no-progress", action="store_true", help="no progress bar")
+    ex.add_argument(
+        "--allow-truncated",
+        action="store_true",
+        help="explain the frames that decode in a file whose end is missing (else an error)",
+    )
 
     models = sub.add_parser("models", help="list the model registry")
     models.add_argument("pattern", nargs="?", help="shell-style filter, e.g. 'x3d*'")
@@ -210,6 +215,7 @@ def _explain(args: argparse.Namespace) -> int:
         max_size=args.max_size,
         gif=args.gif,
         backend=args.backend,
+        allow_truncated=args.allow_truncated,
         progress=show_progress,
     ):
         if isinstance(result, VideocamError):

@@ -172,16 +172,24 @@ def test_very_large_frames_are_downscaled_before_the_model(
     assert (sidecar["source"]["width"], sidecar["source"]["height"]) == (1920, 1440)
 
 
-def test_truncated_video_that_decodes_in_part_warns_in_one_line(
+def test_truncated_video_that_decodes_in_part(
     tiny_model: str, tmp_path: Path, out_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    """A faststart MP4 cut short (a broken download): the frames that decode are explained
-    and one ``warning:`` line says the rest is missing."""
+    """A faststart MP4 cut short (a broken download) is bad input: one error line, exit 2,
+    nothing written. With --allow-truncated the frames that decode are explained and one
+    ``warning:`` line says the rest is missing."""
     full = write_square_video(tmp_path / "full.mp4", 30, faststart=True)
     data = full.read_bytes()
     cut = tmp_path / "cut.mp4"
     cut.write_bytes(data[: len(data) * 6 // 10])
     code, _, err = run(explain_args(cut, out_dir), capsys)
+    assert code == 2
+    lines = err.splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and "of 30 frames" in lines[0]
+    assert "--allow-truncated" in lines[0] and "Traceback" not in err
+    assert list(out_dir.iterdir()) == [] if out_dir.exists() else True
+
+    code, _, err = run([*explain_args(cut, out_dir), "--allow-truncated"], capsys)
     assert code == 0
     lines = err.splitlines()
     assert len(lines) == 1 and lines[0].startswith("warning: ") and "of 30 frames" in lines[0]

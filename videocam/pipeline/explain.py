@@ -31,7 +31,7 @@ import torch
 from torch import nn
 
 from videocam import cam as cam_engine
-from videocam.errors import VideocamError
+from videocam.errors import InvalidVideoError, VideocamError
 from videocam.pipeline.setup import (
     ResolvedModel,
     output_paths,
@@ -209,6 +209,7 @@ def explain_video(
     max_size: int | None = None,
     gif: bool = False,
     backend: str = "pyav",
+    allow_truncated: bool = False,
     progress: bool | Callable[[int], None] = False,
     on_frame: Callable[[int, dict[str, torch.Tensor]], None] | None = None,
     extra_metadata: dict[str, Any] | None = None,
@@ -245,6 +246,9 @@ def explain_video(
             frames are decoded at most this large and the output is scaled to fit.
         gif: Also write a GIF next to the MP4.
         backend: Video decoder: ``pyav``, ``decord`` or ``torchcodec``.
+        allow_truncated: A file whose end is missing or corrupt (a broken download) is bad
+            input by default (nothing is written); with ``True`` the frames that decode
+            are explained and a ``TruncatedVideoWarning`` says what is missing.
         progress: Show a progress bar (``True``) or call ``progress(n_frames)`` per batch.
         on_frame: Called as ``on_frame(index, heatmaps)`` once per frame, in frame order,
             in the caller's thread, as soon as the frame's map is final. ``heatmaps`` maps
@@ -325,7 +329,13 @@ def explain_video(
                 else None
             )
             try:
+                reader.warn_truncated = allow_truncated
                 runner.run(reader, spec, batch_size, preprocessor, writer, gif_writer)
+                if reader.truncated is not None and not allow_truncated:
+                    raise InvalidVideoError(
+                        f"{reader.truncated}; pass allow_truncated=True (--allow-truncated) "
+                        "to explain the frames that decode"
+                    )
                 sidecar_path = out_path.with_suffix(".json")
                 predicted = runner.video_top_k()
                 sidecar = _sidecar(

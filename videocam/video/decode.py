@@ -166,9 +166,15 @@ class VideoReader:
 
     Attributes:
         info: the :class:`VideoInfo` of the video.
+        truncated: after iteration, ``None`` if every frame decoded, else the message of
+            the :class:`TruncatedVideoWarning` (the file ended early or broke).
+        warn_truncated: issue that warning (set ``False`` when the caller checks
+            :attr:`truncated` itself and treats it as an error).
     """
 
     info: VideoInfo
+    truncated: str | None = None
+    warn_truncated: bool = True
 
     def __iter__(self) -> Iterator[Frame]:
         raise NotImplementedError
@@ -367,13 +373,13 @@ class _PyAVReader(VideoReader):
             threaded, skip = False, index
         declared = int(stream.frames or 0)
         if index and (broken or (declared and index < declared)):
-            warnings.warn(
+            self.truncated = (
                 f"{str(self._path)!r}: decoded {index} of "
                 f"{declared or 'an unknown number of'} frames, the rest is missing or "
-                f"corrupt ({broken or 'file ends early'})",
-                TruncatedVideoWarning,
-                stacklevel=2,
+                f"corrupt ({broken or 'file ends early'})"
             )
+            if self.warn_truncated:
+                warnings.warn(self.truncated, TruncatedVideoWarning, stacklevel=2)
 
     def __iter__(self) -> Iterator[Frame]:
         if self._pending is not None:
@@ -418,6 +424,7 @@ def _frames_by_chunks(
     read_range: Callable[[int, int], tuple[Any, list[float]]],
     read_one: Callable[[int], tuple[np.ndarray, float]],
     chunk: int = 8,
+    reader: VideoReader | None = None,
 ) -> Iterator[Frame]:
     """Frames of an index-based backend, read ``chunk`` at a time.
 
@@ -443,12 +450,14 @@ def _frames_by_chunks(
             image = _fit(np.ascontiguousarray(images[offset]), info)
             yield Frame(index=begin + offset, time=float(time), image=image)
         if failure is not None:
-            warnings.warn(
+            message = (
                 f"{str(info.path)!r}: decoded {begin + len(times)} of {total} frames, the "
-                f"rest is missing or corrupt ({_one_line(failure)})",
-                TruncatedVideoWarning,
-                stacklevel=2,
+                f"rest is missing or corrupt ({_one_line(failure)})"
             )
+            if reader is not None:
+                reader.truncated = message
+            if reader is None or reader.warn_truncated:
+                warnings.warn(message, TruncatedVideoWarning, stacklevel=2)
             return
 
 
@@ -528,7 +537,7 @@ class _DecordReader(VideoReader):
         def read_one(index: int) -> tuple[np.ndarray, float]:
             return reader[index].asnumpy(), float(reader.get_frame_timestamp(index)[0])
 
-        return _frames_by_chunks(self.info, len(reader), read_range, read_one)
+        return _frames_by_chunks(self.info, len(reader), read_range, read_one, reader=self)
 
     def close(self) -> None:
         self._reader = None
@@ -595,7 +604,7 @@ class _TorchCodecReader(VideoReader):
             single = decoder.get_frame_at(index)
             return single.data.numpy(), float(single.pts_seconds)
 
-        return _frames_by_chunks(self.info, len(decoder), read_range, read_one)
+        return _frames_by_chunks(self.info, len(decoder), read_range, read_one, reader=self)
 
     def close(self) -> None:
         self._decoder = None
