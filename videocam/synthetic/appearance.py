@@ -260,7 +260,7 @@ def make_background(
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0.0, math.pi)
     wavelength = rng.uniform(12.0, 40.0) * scale
-    amplitude = rng.uniform(0.0, 18.0)
+    amplitude = rng.uniform(0.0, 12.0)
     phase = rng.uniform(0.0, 2.0 * math.pi)
     proj = xx * math.cos(angle) + yy * math.sin(angle)
     out += (amplitude * np.sin(proj * (2.0 * math.pi / wavelength) + phase))[..., None]
@@ -275,6 +275,6 @@ def make_background(
         cover = np.clip(0.5 - dist, 0.0, 1.0)[..., None]
         out += (line_colour - out) * (cover * np.float32(rng.uniform(0.5, 0.9)))
 
-    out += rng.normal(0.0, rng.uniform(2.0, 8.0), (height, width, 1)).astype(np.float32)
+    out += rng.normal(0.0, rng.uniform(1.0, 4.0), (height, width, 1)).astype(np.float32)
     np.clip(out, 0.0, 255.0, out=out)
     return out

@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass
 
+import cv2
 import numpy as np
 
 from videocam.errors import DatasetError
@@ -77,7 +78,7 @@ class GeneratorConfig:
     radius_range: tuple[float, float] = (9.0, 15.0)
     distractors: tuple[int, int] = (1, 3)
     textured_background: bool = True
-    noise_range: tuple[float, float] = (1.5, 5.0)
+    noise_range: tuple[float, float] = (1.0, 3.0)
     camera_jitter: float = 1.0
     camera_pan: float = 0.25
     brightness: float = 0.12
@@ -168,9 +169,10 @@ class Scene:
         config: The generator parameters.
         class_index: Label index into ``config.classes``.
         objects: Class objects and distractors, in drawing order (back to front).
-        camera_offsets: (T, 2) integer camera position (x, y) per frame; a scene point p
-            appears at frame pixel p - offset.
-        margin: Largest absolute camera offset (the background is rendered this much larger).
+        camera_offsets: (T, 2) camera position (x, y) per frame, in (sub-)pixels; a scene
+            point p appears at frame position p - offset.
+        margin: Whole pixels beyond the largest camera offset (the background texture is
+            rendered this much larger on every side).
         background_colour: Mean field colour (RGB).
         background_seed: Seed of the texture.
         gains: (T,) brightness multiplier per frame.
@@ -280,16 +282,17 @@ def sample_scene(
     n = config.num_frames
     t = np.arange(n, dtype=np.float64) * (25.0 / config.fps)
 
-    # camera: slow pan plus shake (an Ornstein-Uhlenbeck wander), whole pixels
+    # camera: slow pan plus shake (an Ornstein-Uhlenbeck wander), sub-pixel and smooth as
+    # a hand-held camera moves
     pan = rng.uniform(-config.camera_pan, config.camera_pan, 2) * s
     shake = np.empty((n, 2))
     shake[0] = rng.standard_normal(2) * config.camera_jitter * s
-    rho = 0.7
+    rho = 0.9
     kicks = rng.standard_normal((n, 2)) * config.camera_jitter * s * math.sqrt(1 - rho * rho)
     for i in range(1, n):
         shake[i] = rho * shake[i - 1] + kicks[i]
-    offsets = np.rint(np.outer(t, pan) + shake).astype(np.int64)
-    margin = int(np.abs(offsets).max()) if n else 0
+    offsets = np.outer(t, pan) + shake
+    margin = int(math.ceil(np.abs(offsets).max())) + 1 if n else 1
 
     background = sample_background_colour(rng)
     background_seed = int(rng.integers(2**63))
@@ -452,7 +455,16 @@ def render_scene(
     )
     frames = np.empty((n, height, width, 3), np.float32)
     for i, (ox, oy) in enumerate(scene.camera_offsets):
-        frames[i] = field_texture[m + oy : m + oy + height, m + ox : m + ox + width]
+        # frame pixel (x, y) shows the scene at (x + ox, y + oy): bilinear, sub-pixel
+        shift = np.array([[1.0, 0.0, m + ox], [0.0, 1.0, m + oy]])
+        cv2.warpAffine(
+            field_texture,
+            shift,
+            (width, height),
+            dst=frames[i],
+            flags=cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP,
+            borderMode=cv2.BORDER_REFLECT,
+        )
 
     owner = np.zeros((n, height, width), np.int16)
     ids: list[tuple[int, int]] = []
