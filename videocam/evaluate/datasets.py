@@ -597,7 +597,7 @@ def read_kinetics_csv(
         items.append(
             VideoItem(
                 index=len(items),
-                source=f"{stem}.mp4",
+                source=stem,
                 path=found[0] if found else None,
                 labels=(by_name[label],) if label is not None else (),
                 line=number,

@@ -98,7 +98,8 @@ def make_plots(summary: Mapping[str, Any], folder: Path) -> list[dict[str, str]]
             axes = figure.add_subplot(grid[0, n])
             positions = np.arange(len(group))
             for j, m in enumerate(methods):
-                values, errors = [], [[], []]
+                values: list[float] = []
+                errors: list[list[float]] = [[], []]
                 for key in group:
                     value = summary["methods"][m].get(key)
                     ci = (summary["methods"][m].get("ci95") or {}).get(key)

@@ -154,22 +154,22 @@ def _resolve(
     checkpoint: str | Path | None,
     target_layers: Sequence[str] | None,
     device: torch.device,
-) -> tuple[ResolvedModel, str]:
+) -> tuple[ResolvedModel, str, bool]:
+    """The resolved model, its name, and whether it was built here (not the user's)."""
     if isinstance(model, str) and ":" in model:
         model = load_model_spec(model)
     layers = list(target_layers) if target_layers else None
     if isinstance(model, ModelConfig):
         module = create_model(model, checkpoint=checkpoint, device=device)
         resolved = resolve_model(module, config=model, layers=layers, device=device)
-        return resolved, model.name
+        return resolved, model.name, True
     if isinstance(model, nn.Module):
         if checkpoint is not None:
             raise VideocamError("checkpoint= applies to registry models; load your module yourself")
-        return resolve_model(model, config=config, layers=layers, device=device), type(
-            model
-        ).__name__
+        resolved = resolve_model(model, config=config, layers=layers, device=device)
+        return resolved, type(model).__name__, False
     resolved = resolve_model(model, checkpoint=checkpoint, layers=layers, device=device)
-    return resolved, resolved.name
+    return resolved, resolved.name, True
 
 
 def _normal_name(name: str) -> str:
@@ -278,6 +278,7 @@ class _Run:
     pointing_tolerance: int
     deletion_baseline: str
     insertion_baseline: str
+    channels_last: bool = False
     space: InputSpace = field(init=False)
     preprocessor: ClipPreprocessor = field(init=False)
     multicam: MultiCAM | None = field(init=False)
@@ -285,6 +286,8 @@ class _Run:
 
     def __post_init__(self) -> None:
         resolved = self.resolved
+        if self.channels_last:  # oneDNN's fast layout for 3D convolutions and pooling on CPU
+            resolved.model.to(memory_format=torch.channels_last_3d)
         self.space = InputSpace.from_preset(resolved.preset)
         self.preprocessor = ClipPreprocessor(resolved.preset, device=resolved.device)
         layers = list(resolved.target_layers) or None
@@ -300,20 +303,25 @@ class _Run:
             return nullcontext()
         return torch.autocast(self.resolved.device.type, dtype=torch.bfloat16)
 
+    def _layout(self, clips: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and clips.ndim == 5:
+            return clips.contiguous(memory_format=torch.channels_last_3d)
+        return clips
+
     def forward(self, clips: torch.Tensor) -> torch.Tensor:
         """Normalised clips -> logits (float32)."""
         with torch.inference_mode(), self._autocast():
-            return self.resolved.model(self.resolved.prepare_inputs(clips)).float()
+            return self.resolved.model(self.resolved.prepare_inputs(self._layout(clips))).float()
 
     def explain(self, clips: torch.Tensor, classes: torch.Tensor) -> dict[str, Any]:
         """Maps (N, T, H, W) per method, or the exception a method raised."""
         out: dict[str, Any] = {}
-        inputs = self.resolved.prepare_inputs(clips)
+        inputs = self.resolved.prepare_inputs(self._layout(clips))
         target = classes.tolist()
         if self.multicam is not None:
             try:
                 with self._autocast():
-                    results = self.multicam(inputs, target=target)
+                    results: dict[str, Any] = self.multicam(inputs, target=target)  # type: ignore[assignment]
                 for method, result in results.items():
                     out[method] = result.maps[:, 0].float()
             except Exception as exc:  # noqa: BLE001 - recorded per method
@@ -412,12 +420,21 @@ class _Run:
         falls = relative_fall(y, o)
         normalised = normalize_maps(maps)
         temporal = normalised.mean(dim=(2, 3)).cpu().tolist()
-        iou = loc = pointing = coverage = None
+        located: list[dict[str, Any]] = []
         if truth is not None:
             iou = LocalizationIoU(self.deltas).update(maps, truth.union).cpu().tolist()
             loc = LocMeasure(self.deltas).update(maps, truth.boxes).cpu().tolist()
             pointing = PointingGame(self.pointing_tolerance).update(maps, truth.union).tolist()
             coverage = InstanceCoverage(self.coverage_delta).update(maps, truth.instances)
+            located = [
+                {
+                    "iou": {f"{d:g}": _finite(iou[i][k]) for k, d in enumerate(self.deltas)},
+                    "loc": {f"{d:g}": _finite(loc[i][k]) for k, d in enumerate(self.deltas)},
+                    "pointing": _finite(pointing[i]),
+                    "coverage": list(coverage[i]) if coverage[i][1] else None,
+                }
+                for i in range(maps.shape[0])
+            ]
         out = []
         for i in range(maps.shape[0]):
             clip: dict[str, Any] = {
@@ -434,11 +451,8 @@ class _Run:
                 clip["insertion"] = curves.insertion[i].tolist()
                 clip["deletion_auc"] = float(auc(curves.deletion[i]))
                 clip["insertion_auc"] = float(auc(curves.insertion[i]))
-            if truth is not None:
-                clip["iou"] = {f"{d:g}": _finite(iou[i][k]) for k, d in enumerate(self.deltas)}
-                clip["loc"] = {f"{d:g}": _finite(loc[i][k]) for k, d in enumerate(self.deltas)}
-                clip["pointing"] = _finite(pointing[i])
-                clip["coverage"] = list(coverage[i]) if coverage[i][1] else None
+            if located:
+                clip.update(located[i])
             clip["temporal"] = temporal[i]
             out.append(clip)
         return out
@@ -612,12 +626,13 @@ def evaluate(
 
 
 def _agree(ctx: distributed.Context, action: Callable[[], Any]) -> Any:
-    """Runs ``action`` on every rank; if it fails on any, every rank raises."""
-    error: VideocamError | None = None
+    """Runs ``action`` on every rank; if it fails on any, every rank raises (instead of
+    the others waiting forever for the failed one)."""
+    error: Exception | None = None
     result = None
     try:
         result = action()
-    except VideocamError as exc:
+    except Exception as exc:  # noqa: BLE001 - re-raised below, after telling the other ranks
         error = exc
     messages = ctx.all_gather(None if error is None else f"{type(error).__name__}: {error}")
     if error is not None:
@@ -633,7 +648,7 @@ def _evaluate(ctx: distributed.Context, dev: torch.device, started: float, **kw:
     methods: tuple[str, ...] = kw["methods"]
     dataset = kw["dataset"]
 
-    def setup() -> tuple[VideoDataset, ResolvedModel, str, list[int], str]:
+    def setup() -> tuple[VideoDataset, ResolvedModel, str, list[int], str, bool]:
         ds = dataset
         if not isinstance(ds, VideoDataset):
             ds = open_dataset(
@@ -643,13 +658,13 @@ def _evaluate(ctx: distributed.Context, dev: torch.device, started: float, **kw:
                 labels=kw["labels"],
                 video_root=kw["video_root"],
             )
-        resolved, name = _resolve(
+        resolved, name, owned = _resolve(
             kw["model"], kw["config"], kw["checkpoint"], kw["target_layers"], dev
         )
         label_map, alignment = align_labels(ds.classes, resolved.labels)
-        return ds, resolved, name, label_map, alignment
+        return ds, resolved, name, label_map, alignment, owned
 
-    ds, resolved, model_name, label_map, alignment = _agree(ctx, setup)
+    ds, resolved, model_name, label_map, alignment, owned = _agree(ctx, setup)
     settings = {
         "dataset": {"source": str(ds.source), "format": ds.format, "split": ds.split},
         "model": model_name,
@@ -692,6 +707,7 @@ def _evaluate(ctx: distributed.Context, dev: torch.device, started: float, **kw:
         pointing_tolerance=kw["pointing_tolerance"],
         deletion_baseline=kw["deletion_baseline"],
         insertion_baseline=kw["insertion_baseline"],
+        channels_last=owned and dev.type == "cpu",
     )
     own = out_dir / (RECORDS if not ctx.active else f"records.rank{ctx.rank}.jsonl")
     new_records = _run_shard(run, todo, done, own, show=kw["progress"] and ctx.is_main)

@@ -248,7 +248,7 @@ def summarize(
     }
     summary.update(_block(records, methods, deltas, steps, with_ci=True))
     groups: dict[str, Any] = {}
-    counts = sorted({r.get("num_instances") for r in _ok(records)} - {None})
+    counts = sorted({int(r["num_instances"]) for r in _ok(records) if r.get("num_instances")})
     for count in counts:
         subset = [r for r in records if r.get("num_instances") == count]
         block = _block(subset, methods, deltas, steps, with_ci=False)
@@ -300,7 +300,7 @@ def format_value(value: float | None, unit: str) -> str:
 
 def metric_keys(summary: Mapping[str, Any]) -> list[str]:
     """The metric keys present in a summary's method blocks, in table order."""
-    first = next(iter(summary["methods"].values()), {})
+    first: Mapping[str, Any] = next(iter(summary["methods"].values()), {})
     skip = {"videos", "clips", "ci95", "curves"}
     return [k for k in first if k not in skip]
 
