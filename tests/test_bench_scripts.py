@@ -144,3 +144,39 @@ def test_bad_part_is_a_usage_error():
         check=False,
     )
     assert proc.returncode == 2 and "unknown part" in proc.stderr
+
+
+def test_gpu_benchmark_dry_run_and_publish(tmp_path):
+    """scripts/bench_gpu.py's every step on the CPU at tiny sizes; then its section."""
+    gpu = _load("bench_gpu")
+    data = gpu.main(["--dry-run", "--models", "c3d", "--out-dir", str(tmp_path / "out")])
+    assert data["dry_run"] is True and data["ceiling_tflops"] > 0
+    rows = data["throughput"]
+    assert {(r["dtype"], r["format"]) for r in rows} == {
+        (d, f) for d in ("fp32", "bf16") for f in ("contiguous", "channels_last_3d")
+    }
+    for row in rows:
+        assert row["forward_clips_s"] > 0 and row["gradcam++_clips_s"] > 0
+        assert row["gflop_per_clip"] > 0
+    (agree,) = data["agreement"]
+    assert agree["maps_dtype"] == "torch.float32"  # maps come back float32 under autocast
+    assert agree["r_min"] >= gpu.TARGET_R  # bf16 autocast keeps the maps (CPU autocast here)
+    assert data["e2e"]["frames"] == 16 and data["e2e"]["fps"] > 0
+    saved = json.loads((tmp_path / "out" / "bench_gpu.json").read_text())
+    assert saved["throughput"] == json.loads(json.dumps(rows))
+    bench_md = tmp_path / "BENCH.md"
+    gpu.main(["--pending", "--output", str(bench_md)])
+    assert "**Pending**" in bench_md.read_text()
+    gpu.main(["--publish", str(tmp_path / "out" / "bench_gpu.json"), "--output", str(bench_md)])
+    text = bench_md.read_text()
+    assert "Pending" not in text and "Dry run on the CPU" in text
+    assert text.count("<!-- bench-gpu:start -->") == 1
+
+
+def test_gpu_shell_script_usage():
+    proc = subprocess.run(
+        ["bash", str(SCRIPTS / "bench_gpu.sh")], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 2 and "bench_gpu.sh run" in proc.stdout
+    syntax = subprocess.run(["bash", "-n", str(SCRIPTS / "bench_gpu.sh")], check=False)
+    assert syntax.returncode == 0
