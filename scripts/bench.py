@@ -571,22 +571,21 @@ def part_memory(settings: Settings, results: dict) -> str:
     out = results.setdefault("memory", {})
     name, batch = settings.memory_model, settings.memory_batch
     subj = subject(name, settings.quick)
-    peer_names = [
-        p.name
-        for p in bench_peers.peer_variants(subj.model, subj.layers[0], subj.inputs(1))
-        if "top-5" not in p.method
-    ]
+    ours = ["forward", "gradcam", "gradcam++", "gradcam++ top-5", "guided-gradcam++"]
+    wanted = settings.memory_variants
+    peer_names = []
+    if wanted is None or any(v not in ours for v in wanted):
+        peer_names = [
+            p.name
+            for p in bench_peers.peer_variants(subj.model, subj.layers[0], subj.inputs(1))
+            if "top-5" not in p.method
+        ]
     size = subj.size_text()
-    variants = [
-        "forward",
-        "gradcam",
-        "gradcam++",
-        "gradcam++ top-5",
-        "guided-gradcam++",
-        *peer_names,
-    ]
-    if settings.memory_variants is not None:
-        variants = [v for v in variants if v in settings.memory_variants]
+    variants = [*ours, *peer_names]
+    if wanted is not None:
+        variants = [v for v in variants if v in wanted]
+        if "forward" not in variants:
+            variants.insert(0, "forward")  # the baseline of every ratio
     flags = ["--quick"] if settings.quick else []
     for v in variants:
         out[v] = benchlib.run_child(
@@ -695,6 +694,11 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     parser.add_argument("--pipeline-seconds", type=float, help="pipeline: video length (60)")
     parser.add_argument("--batch-sizes", type=_ints, help="pipeline: --batch-size sweep (1,4,8)")
     parser.add_argument("--strides", type=_ints, help="pipeline: --stride sweep (8,4)")
+    parser.add_argument(
+        "--memory-variants",
+        type=lambda t: tuple(x.strip() for x in t.split(";") if x.strip()),
+        help="memory: variants, ';'-separated (default all; e.g. 'forward;gradcam++')",
+    )
     parser.add_argument("--lengths", type=_floats, help="memory: video lengths in s (10,60,300)")
     parser.add_argument("--no-write", action="store_true", help="print, do not touch BENCHMARKS.md")
     parser.add_argument("--output", type=Path, help="write the sections to this file instead")
@@ -709,7 +713,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, Settings
     settings = Settings.quick_settings(parts) if args.quick else Settings(parts=parts)
     for option in (
         "repeats", "models", "batches", "peer_models", "peer_batch", "memory_model",
-        "memory_batch", "pipeline_model", "pipeline_seconds", "batch_sizes", "strides", "lengths",
+        "memory_batch", "memory_variants", "pipeline_model", "pipeline_seconds", "batch_sizes",
+        "strides", "lengths",
     ):  # fmt: skip
         value = getattr(args, option)
         if value is not None:

@@ -107,30 +107,38 @@ def test_pearson_is_per_clip():
     assert low == pytest.approx(-1.0) and mean == pytest.approx(1 / 3)
 
 
+@pytest.mark.slow
 def test_pipeline_part_sweeps_batch_and_stride(bench, tmp_path):
     results, text = _run(
         bench,
         tmp_path,
-        "--parts", "pipeline", "--pipeline-seconds", "2.6",
-        "--batch-sizes", "1", "--strides", "16",
+        "--parts", "pipeline", "--pipeline-seconds", "1.4",
+        "--batch-sizes", "1", "--strides", "2",
     )  # fmt: skip
     pipe = results["pipeline"]
     frames = pipe["stages"]["frames"]
-    assert frames == round(2.6 * 25)
+    assert frames == round(1.4 * 25)
     assert pipe["cli"]["frames"] == frames
     by_stride = {row["stride"]: row for row in pipe["sweep"]}
-    assert set(by_stride) == {32, 16}  # r3d_18's window span (16 x 2) and the asked stride
-    assert by_stride[16]["windows"] > by_stride[32]["windows"]
+    assert set(by_stride) == {32, 2}  # r3d_18's window span (16 x 2) and the asked stride
+    # 35 frames: windows start every `stride` frames until the last frame is covered
+    assert by_stride[32]["windows"] == 2 and by_stride[2]["windows"] == 3
     for row in pipe["sweep"]:
         assert row["frames"] == frames and row["fps"] > 0 and row["wall_vs_busiest"] >= 1.0
     assert "<!-- bench-pipeline:start -->" in text
 
 
+@pytest.mark.slow
 def test_memory_part_runs_children(bench, tmp_path):
-    results, text = _run(bench, tmp_path, "--parts", "memory", "--lengths", "0.6,1.2")
+    results, text = _run(
+        bench,
+        tmp_path,
+        "--parts", "memory", "--memory-variants", "gradcam++", "--lengths", "0.6,1.2",
+    )  # fmt: skip
     memory = results["memory"]
     assert memory["forward"]["peak_ratio"] == pytest.approx(1.0)
     assert memory["gradcam++"]["peak_kib"] > 0
+    assert set(memory) >= {"forward", "gradcam++"} and "gradcam" not in memory
     assert memory["length 0.6s"]["frames"] == 15 and memory["length 1.2s"]["frames"] == 30
     assert memory["length_ratio"] > 0
     assert "<!-- bench-memory:start -->" in text
