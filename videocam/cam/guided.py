@@ -39,6 +39,10 @@ class _Switch:
 
 
 class _GuidedReLU(torch.autograd.Function):
+    """ReLU whose backward reads ``switch.guided``: off, the ordinary ReLU gradient
+    (pass where the output is positive); on, guided backprop (also drop negative incoming
+    gradients)."""
+
     @staticmethod
     def forward(ctx, x: torch.Tensor, switch: _Switch) -> torch.Tensor:  # type: ignore[override]
         out = x.clamp_min(0)
@@ -54,7 +58,9 @@ class _GuidedReLU(torch.autograd.Function):
         return grad * (out > 0), None
 
 
-class _GuidedReLUInplace(torch.autograd.Function):
+class _GuidedReLUInplace(_GuidedReLU):
+    """The in-place variant (``relu_``, ``ReLU(inplace=True)``): same backward."""
+
     @staticmethod
     def forward(ctx, x: torch.Tensor, switch: _Switch) -> torch.Tensor:  # type: ignore[override]
         x.clamp_(min=0)
@@ -62,13 +68,6 @@ class _GuidedReLUInplace(torch.autograd.Function):
         ctx.save_for_backward(x)
         ctx.switch = switch
         return x
-
-    @staticmethod
-    def backward(ctx, grad: torch.Tensor):  # type: ignore[override]
-        (out,) = ctx.saved_tensors
-        if ctx.switch.guided:
-            grad = grad.clamp_min(0)
-        return grad * (out > 0), None
 
 
 _OUT_OF_PLACE = {torch.relu, torch.Tensor.relu}
