@@ -324,10 +324,18 @@ def _diagnostics(subj: Subject, inputs: Any, peer: bench_peers.PeerVariant, fina
         target = subj.model(plain).max(1).values.sum()
         (grad,) = torch.autograd.grad(target, plain)
         r_plain, _ = bench_peers.pearson(grad, theirs)
+        if r_gb > 0.99:
+            verdict = "the guided-backprop parts agree; the difference is Grad-CAM vs Grad-CAM++"
+        elif r_plain > 0.99:
+            verdict = (
+                "Captum's guided backprop is the plain input gradient here: it guides nn.ReLU "
+                "modules only, and this model applies functional relu (videocam guides both)"
+            )
+        else:
+            verdict = "the guided-backprop parts differ"
         return (
             f"guided backprop alone: r = {fmt_r(r_gb)} with videocam's; Captum's against the "
-            f"plain input gradient: r = {fmt_r(r_plain)} (Captum guides nn.ReLU modules only, "
-            "videocam also functional relu)"
+            f"plain input gradient: r = {fmt_r(r_plain)}: {verdict}"
         )
     return ""
 
