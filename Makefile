@@ -27,6 +27,8 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) scripts/bench_cam.py
+	$(PY) scripts/bench_pipeline.py
+	$(PY) scripts/bench.py
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff

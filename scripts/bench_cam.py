@@ -73,8 +73,8 @@ def child(model_name: str, variant: str, batch: int) -> None:
     model = build(model_name)
     clips = torch.rand(batch, 3, 16, 112, 112)
     fn = runner(model, MODELS[model_name], variant, clips)
-    fn()  # warm-up: one-time allocations of the libraries
-    before = benchlib.rss_kib()
+    before = benchlib.rss_kib()  # model and input built, nothing run yet
+    fn()  # warm-up: one-time allocations of the libraries (kept by the allocator)
     resettable = benchlib.reset_peak_rss()
     fn()
     peak = benchlib.rss_kib("VmHWM")
@@ -131,7 +131,8 @@ def main() -> None:
             f"Batch {args.batch} x 3 x 16 x 112 x 112, random weights, CPU; median of "
             f"{args.repeats} interleaved repeats. Machine: {benchlib.machine()}.",
             "Peak = the process's peak RSS during one call (after a warm-up call, VmHWM reset);",
-            "extra = that peak minus the RSS before the call (the call's own working memory).",
+            "extra = that peak minus the RSS once the model and input were built, before any",
+            "call (the call's working memory, including what the allocator kept from the warm-up).",
             "",
             benchlib.table(
                 [
