@@ -157,6 +157,9 @@ class ModelConfig:
             so that both pathways line up at every fusion).
         source: ``"videocam"``, ``"torchvision"`` or ``"pytorchvideo"``.
         description: One line: the architecture, paper and training data.
+        weights_by_default: Load :attr:`weights` even without ``pretrained=True`` (models
+            whose trained weights ship with videocam, such as ``c3d_synthetic``); a
+            ``checkpoint`` still replaces them.
     """
 
     name: str
@@ -181,6 +184,7 @@ class ModelConfig:
     clip_len_multiple: int = 1
     source: str = "videocam"
     description: str = ""
+    weights_by_default: bool = False
 
     def __post_init__(self) -> None:
         def fail(message: str) -> None:
@@ -408,6 +412,8 @@ def create_model(
     if pretrained and checkpoint is not None:
         raise CheckpointError("pass either pretrained=True or checkpoint=PATH, not both")
     classes = config.num_classes if num_classes is None else num_classes
+    if config.weights_by_default and checkpoint is None:
+        pretrained = True
     if pretrained:
         if config.weights is None:
             raise WeightsUnavailableError(
@@ -601,3 +607,7 @@ _ENTRIES = [
 for _config in _ENTRIES:
     register_model(_config)
 del _config
+
+from videocam.models.bundled import register_bundled_models  # noqa: E402
+
+register_bundled_models()
