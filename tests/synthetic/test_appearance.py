@@ -142,7 +142,9 @@ def test_object_colours_stand_out_from_the_field() -> None:
 
 def test_background_is_textured_but_flat_on_request() -> None:
     textured = make_background(np.random.default_rng(1), 64, 80, (100.0, 120.0, 80.0))
-    flat = make_background(np.random.default_rng(1), 64, 80, (100.0, 120.0, 80.0), textured=False)
-    assert textured.shape == flat.shape == (64, 80, 3)
+    faint = make_background(np.random.default_rng(1), 64, 80, (100.0, 120.0, 80.0), texture=0.3)
+    flat = make_background(np.random.default_rng(1), 64, 80, (100.0, 120.0, 80.0), texture=0.0)
+    assert textured.shape == faint.shape == flat.shape == (64, 80, 3)
     assert textured.std(axis=(0, 1)).min() > 2.0
+    assert 0.1 < faint.std(axis=(0, 1)).mean() / textured.std(axis=(0, 1)).mean() < 0.5
     assert (flat == np.float32([100.0, 120.0, 80.0])).all()

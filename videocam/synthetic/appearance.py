@@ -225,7 +225,7 @@ def make_background(
     base: tuple[float, float, float],
     *,
     scale: float = 1.0,
-    textured: bool = True,
+    texture: float = 1.0,
 ) -> np.ndarray:
     """Renders a static sports-field-like background texture.
 
@@ -238,15 +238,18 @@ def make_background(
         width: Columns of the texture.
         base: Mean colour (RGB, 0..255).
         scale: Length scale relative to 128-pixel frames (stripe widths, line widths).
-        textured: False gives a flat field of the base colour.
+        texture: Strength of the texture, scaling the contrast of every element (the
+            colour blend, stripes up to +-12 grey levels, lines, grain up to sigma 4);
+            0 gives a flat field of the base colour.
 
     Returns:
         float32 array (height, width, 3), values in 0..255.
     """
     out = np.empty((height, width, 3), np.float32)
     out[...] = np.asarray(base, np.float32)
-    if not textured:
+    if texture <= 0:
         return out
+    k = np.float32(texture)
     b = np.asarray(base, np.float32)
     # second colour: same family, shifted in brightness and a little in hue
     other = b * np.float32(rng.uniform(0.7, 1.3)) + rng.normal(0.0, 12.0, 3).astype(np.float32)
@@ -255,7 +258,7 @@ def make_background(
     )
     blend = cv2.resize(grid, (width, height), interpolation=cv2.INTER_CUBIC)
     blend = (blend - blend.min()) / max(float(blend.max() - blend.min()), 1e-6)
-    out += (other - b) * blend[..., None]
+    out += (other - b) * k * blend[..., None]
 
     yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
     angle = rng.uniform(0.0, math.pi)
@@ -263,7 +266,7 @@ def make_background(
     amplitude = rng.uniform(0.0, 12.0)
     phase = rng.uniform(0.0, 2.0 * math.pi)
     proj = xx * math.cos(angle) + yy * math.sin(angle)
-    out += (amplitude * np.sin(proj * (2.0 * math.pi / wavelength) + phase))[..., None]
+    out += (k * amplitude * np.sin(proj * (2.0 * math.pi / wavelength) + phase))[..., None]
 
     line_colour = np.asarray(hsv_to_rgb(0.0, 0.0, rng.uniform(0.8, 1.0)), np.float32)
     for _ in range(int(rng.integers(0, 4))):
@@ -273,8 +276,8 @@ def make_background(
         half_width = rng.uniform(0.6, 1.6) * scale
         dist = np.abs(xx * math.cos(a) + yy * math.sin(a) - (d + offset)) - half_width
         cover = np.clip(0.5 - dist, 0.0, 1.0)[..., None]
-        out += (line_colour - out) * (cover * np.float32(rng.uniform(0.5, 0.9)))
+        out += (line_colour - out) * (cover * np.float32(min(1.0, rng.uniform(0.5, 0.9) * k)))
 
-    out += rng.normal(0.0, rng.uniform(1.0, 4.0), (height, width, 1)).astype(np.float32)
+    out += k * rng.normal(0.0, rng.uniform(1.0, 4.0), (height, width, 1)).astype(np.float32)
     np.clip(out, 0.0, 255.0, out=out)
     return out

@@ -13,7 +13,10 @@ Every trajectory of a class object stays inside the given area (centres between 
 wander, so the class evidence is always inside the 112x112 crop C3D looks at.
 
 Periods are at most 16 frames (one C3D clip) wherever the class needs a full cycle to be
-recognised, so any 16-frame window of a clip holds its class's signature.
+recognised, so any 16-frame window of a clip holds its class's signature (a swing shows
+at least two thirds of its period, an orbit at least 2.4 rad of its circle). Peak speeds
+stay near or below 10 px per frame, which the 3x3x3 kernels of C3D's middle layers can
+follow (one voxel there spans 4 to 8 input pixels).
 """
 
 from __future__ import annotations
@@ -99,8 +102,8 @@ def _direction(rng: np.random.Generator) -> np.ndarray:
 
 
 def _dribble(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
-    period = rng.uniform(8.0, 14.0)
-    height = rng.uniform(28.0, 50.0) * s
+    period = rng.uniform(10.0, 16.0)
+    height = rng.uniform(20.0, 40.0) * s
     phase = rng.uniform(0.0, period)
     u = np.mod(t + phase, period) / period
     y = -height * 4.0 * u * (1.0 - u)  # parabolic flight between floor contacts
@@ -109,9 +112,9 @@ def _dribble(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
 
 
 def _juggle(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
-    period = rng.uniform(10.0, 16.0)  # one throw from hand to hand
-    height = rng.uniform(25.0, 45.0) * s
-    width = rng.uniform(18.0, 40.0) * s
+    period = rng.uniform(12.0, 16.0)  # one throw from hand to hand
+    height = rng.uniform(20.0, 40.0) * s
+    width = rng.uniform(18.0, 36.0) * s
     phase = rng.uniform(0.0, 2.0 * period)
     k = np.floor((t + phase) / period)
     u = (t + phase) / period - k
@@ -139,7 +142,7 @@ def _zigzag(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
     forward = _direction(rng)
     side = np.array([-forward[1], forward[0]])
     speed = rng.uniform(1.5, 3.0) * s
-    amplitude = rng.uniform(10.0, 20.0) * s
+    amplitude = rng.uniform(8.0, 15.0) * s
     period = rng.uniform(8.0, 14.0)
     u = np.mod(t / period + rng.uniform(), 1.0)
     lateral = amplitude * (4.0 * np.abs(u - 0.5) - 1.0)  # triangle wave in [-A, A]
@@ -149,9 +152,9 @@ def _zigzag(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
 
 
 def _swing(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
-    length = rng.uniform(30.0, 55.0) * s
-    amplitude = rng.uniform(0.5, 1.0)
-    period = rng.uniform(14.0, 24.0)
+    length = rng.uniform(25.0, 45.0) * s
+    amplitude = rng.uniform(0.4, 0.8)
+    period = rng.uniform(16.0, 24.0)
     theta = amplitude * np.sin(2.0 * math.pi * t / period + rng.uniform(0.0, 2.0 * math.pi))
     path = np.stack([length * np.sin(theta), length * np.cos(theta)], 1)  # pivot above
     angles = rng.uniform(0.0, 2.0 * math.pi) - theta  # the bob turns with its string
@@ -159,9 +162,9 @@ def _swing(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
 
 
 def _orbit(rng, t, lo, hi, s):  # type: ignore[no-untyped-def]
-    radius = rng.uniform(15.0, 35.0) * s
+    radius = rng.uniform(15.0, 30.0) * s
     squash = rng.uniform(0.6, 1.0)  # a circle seen at an angle
-    rate = rng.uniform(0.25, 0.5) * rng.choice([-1.0, 1.0])
+    rate = rng.uniform(0.15, 0.3) * rng.choice([-1.0, 1.0])
     a = rng.uniform(0.0, 2.0 * math.pi) + rate * t
     path = np.stack([radius * np.cos(a), squash * radius * np.sin(a)], 1)
     if rng.uniform() < 0.5:

@@ -60,7 +60,8 @@ class GeneratorConfig:
             gives objects of 18..30 px across: 1-2 cells of conv5b's 7x7 grid (16 px per
             cell on a 112 crop) and 2-4 cells of conv4b's 14x14 grid.
         distractors: Inclusive range of the number of distractor objects per clip.
-        textured_background: Field texture (stripes, lines, grain); False gives flat colour.
+        texture: Strength of the field texture (colour blend, stripes, lines, grain); 0 gives
+            a flat colour, 1 the strongest texture.
         noise_range: Range of the standard deviation of per-frame Gaussian sensor noise
             (0..255 scale, grey: the same value added to R, G and B).
         camera_jitter: Standard deviation in pixels of the camera shake.
@@ -77,7 +78,7 @@ class GeneratorConfig:
     fps: float = 25.0
     radius_range: tuple[float, float] = (9.0, 15.0)
     distractors: tuple[int, int] = (1, 3)
-    textured_background: bool = True
+    texture: float = 1.0
     noise_range: tuple[float, float] = (1.0, 3.0)
     camera_jitter: float = 1.0
     camera_pan: float = 0.25
@@ -120,6 +121,8 @@ class GeneratorConfig:
         nlo, nhi = self.noise_range
         if not 0.0 <= nlo <= nhi:
             raise DatasetError(f"noise_range must satisfy 0 <= low <= high, got {nlo}, {nhi}")
+        if not 0.0 <= self.texture <= 1.0:
+            raise DatasetError(f"texture must be in [0, 1], got {self.texture}")
         if self.camera_jitter < 0 or self.camera_pan < 0 or not 0 <= self.brightness < 1:
             raise DatasetError("camera_jitter, camera_pan >= 0 and 0 <= brightness < 1 required")
         if self.play_size is not None and not 8 <= self.play_size <= min(self.size):
@@ -432,8 +435,8 @@ def render_scene(
         scene: The scene.
         class_objects: Draw the class objects (their masks are computed either way).
         distractors: Draw the distractors (hidden ones do not occlude the masks).
-        texture: Textured background (``config.textured_background`` also applies); False
-            draws the flat mean colour.
+        texture: Textured background of strength ``config.texture``; False draws the flat
+            mean colour.
         noise: Add the sensor noise.
         lighting: Apply the brightness changes.
 
@@ -451,7 +454,7 @@ def render_scene(
         width + 2 * m,
         scene.background_colour,
         scale=config.scale,
-        textured=texture and config.textured_background,
+        texture=config.texture if texture else 0.0,
     )
     frames = np.empty((n, height, width, 3), np.float32)
     for i, (ox, oy) in enumerate(scene.camera_offsets):
