@@ -68,7 +68,7 @@ FORMAT = "videocam-synthetic"
 FORMAT_VERSION = 1
 #: Version of the generator: bumped whenever the same seed and arguments would give
 #: different pixels or ground truth.
-GENERATOR_VERSION = "1.0.0"
+GENERATOR_VERSION = "1.1.0"
 #: Default share of clips with 1, 2 and 3 instances of the class object.
 DEFAULT_INSTANCES: dict[int, float] = {1: 0.6, 2: 0.3, 3: 0.1}
 #: Most instances of the class object a clip may hold.
