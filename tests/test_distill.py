@@ -79,3 +79,17 @@ def test_beta_zero_is_plain_cross_entropy():
     parts = criterion(model, model, clips, labels)
     expected = torch.nn.functional.cross_entropy(model(clips), labels)
     assert parts.total.item() == pytest.approx(expected.item(), rel=1e-6)
+
+
+def test_precomputed_teacher_maps_give_the_same_loss():
+    torch.manual_seed(0)
+    teacher = C3D(num_classes=3, widths=(4,) * 8, batch_norm=True, head="gap").eval()
+    student = C3D(num_classes=3, widths=(2,) * 8, batch_norm=True, head="gap").eval()
+    criterion = ExplanationLoss("gradcam++", teacher_layer="conv4b", student_layer="conv5b")
+    clips, labels = torch.rand(2, 3, 16, 32, 32), torch.tensor([1, 2])
+    cached = criterion.teacher_maps(teacher, clips, labels)
+    direct = criterion(teacher, student, clips, labels)
+    reused = criterion(None, student, clips, labels, teacher_maps=cached)
+    assert reused.interpret.item() == pytest.approx(direct.interpret.item(), rel=1e-6)
+    with pytest.raises(ValueError, match="clips"):
+        criterion(None, student, clips, labels, teacher_maps=cached[:1])

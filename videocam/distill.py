@@ -119,30 +119,46 @@ class ExplanationLoss(nn.Module):
 
     def forward(
         self,
-        teacher: nn.Module,
+        teacher: nn.Module | None,
         student: nn.Module,
         clips: torch.Tensor,
         labels: torch.Tensor,
+        teacher_maps: torch.Tensor | None = None,
     ) -> DistillLoss:
         """Evaluates the loss on a batch. The student runs ONE forward pass that gives both
         its logits (for the cross entropy) and its differentiable map.
 
         Args:
-            teacher: The teacher (borrowed: left exactly as it was, no gradients).
+            teacher: The teacher (borrowed: left exactly as it was, no gradients); may be
+                ``None`` when ``teacher_maps`` are given.
             student: The student (its mode is the caller's; its graph is kept).
             clips: (B, 3, T, H, W) input.
             labels: (B,) class indices.
+            teacher_maps: Optional precomputed teacher maps (B, T', H', W') of the
+                classes the loss explains (e.g. cached once per training clip with
+                :meth:`teacher_maps`); the teacher is then not run at all.
         """
         if self.beta == 0:
             logits = student(clips)
             ce = F.cross_entropy(logits, labels)
             return DistillLoss(ce, ce, torch.zeros((), device=ce.device), logits)
-        if self.target == "teacher":
-            with torch.no_grad():
-                classes = teacher(clips).argmax(1)
+        if teacher_maps is not None:
+            if teacher_maps.shape[0] != clips.shape[0]:
+                raise ValueError(
+                    f"teacher_maps has {teacher_maps.shape[0]} clips, the batch {clips.shape[0]}"
+                )
+            if self.target == "teacher":
+                raise ValueError("precomputed teacher_maps need target='label'")
+            classes, target_maps = labels, teacher_maps.detach()
         else:
-            classes = labels
-        target_maps = self.teacher_maps(teacher, clips, classes)
+            if teacher is None:
+                raise ValueError("give the teacher or its precomputed teacher_maps")
+            if self.target == "teacher":
+                with torch.no_grad():
+                    classes = teacher(clips).argmax(1)
+            else:
+                classes = labels
+            target_maps = self.teacher_maps(teacher, clips, classes)
         out = _METHODS[self.method](student, self.student_layer)(
             clips, target=classes, create_graph=True
         )
