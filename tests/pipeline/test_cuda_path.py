@@ -136,3 +136,67 @@ def test_channels_last_model_gives_the_same_logits_and_maps():
     listed = cuda.channels_last_inputs([clips, torch.rand(2, 3)])
     assert listed[0].is_contiguous(memory_format=torch.channels_last_3d)
     assert listed[1].shape == (2, 3)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"layout": "side-by-side", "methods": ("gradcam++", "gradcam")},
+        {"stride": 2, "sampling_rate": 2, "methods": ("gradcam++",)},
+    ],
+    ids=["side-two-methods", "overlap-sampling"],
+)
+def test_explain_with_frames_on_the_device_writes_the_same_video(
+    tmp_path, monkeypatch, device, options
+):
+    """The device path (frames uploaded once, overlays blended on the device, pinned
+    downloads on CUDA) gives the same MP4 as the OpenCV path, up to a grey level."""
+    from videocam.pipeline import explain as explain_module
+
+    from .helpers import BrightnessNet, probe, write_square_video
+
+    stores = []
+
+    class RecordingStore(cuda.DeviceFrameStore):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(explain_module, "DeviceFrameStore", RecordingStore)
+    video = write_square_video(tmp_path / "in.mp4", 13, 64, 48)
+    outputs = {}
+    for device_frames in (False, True):
+        monkeypatch.setattr(explain_module, "DEVICE_FRAMES", device_frames)
+        result = explain_module.explain_video(
+            video,
+            BrightnessNet().eval(),
+            layer="features",
+            clip_len=4,
+            device=device,
+            output=tmp_path / f"out-{device_frames}.mp4",
+            **options,
+        )
+        outputs[device_frames] = probe(result.output)["images"]
+    (store,) = stores
+    assert store.uploaded == 13 and len(store) == 0  # every frame up once, none left behind
+    assert len(outputs[True]) == len(outputs[False]) == 13
+    for a, b in zip(outputs[True], outputs[False], strict=True):
+        assert np.abs(a.astype(int) - b.astype(int)).mean() < 0.5
+
+
+@pytest.mark.parametrize("heat_range", [None, (0.2, 0.7)])
+def test_overlay_on_device_scales_like_the_renderer(heat_range):
+    rng = np.random.default_rng(2)
+    frames = rng.integers(0, 256, (2, 9, 11, 3), np.uint8)
+    heat = rng.uniform(0.1, 0.9, (2, 9, 11)).astype(np.float32)
+    out = cuda.overlay_on_device(
+        torch.from_numpy(frames),
+        torch.from_numpy(heat),
+        cuda.color_lut("jet", "cpu"),
+        0.5,
+        heat_range,
+    )
+    for i in range(2):
+        expected = blend(frames[i], colorize(heat[i], "jet", heat_range), 0.5)
+        assert np.abs(out[i].numpy().astype(int) - expected.astype(int)).max() <= 1

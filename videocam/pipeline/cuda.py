@@ -223,18 +223,25 @@ def color_lut(colormap: str, device: torch.device | str) -> torch.Tensor:
 
 
 def overlay_on_device(
-    frames: torch.Tensor, heat: torch.Tensor, lut: torch.Tensor, alpha: float
+    frames: torch.Tensor,
+    heat: torch.Tensor,
+    lut: torch.Tensor,
+    alpha: float,
+    heat_range: tuple[float, float] | None = (0.0, 1.0),
 ) -> torch.Tensor:
     """Colours heatmaps and blends them over frames, on the frames' device.
 
-    Same arithmetic as the CPU renderer: levels = round(clip(heat, 0, 1) * 255), colour
-    = ``lut[levels]``, out = round((1 - alpha) * frame + alpha * colour), saturated.
+    Same arithmetic as the CPU renderer: levels = round(clip((heat - low) / (high - low),
+    0, 1) * 255), colour = ``lut[levels]``, out = round((1 - alpha) * frame + alpha *
+    colour), saturated.
 
     Args:
         frames: (N, H, W, 3) uint8 RGB.
-        heat: (N, H, W) float heatmaps in [0, 1] (values outside are clipped).
+        heat: (N, H, W) float heatmaps.
         lut: (256, 3) uint8 colours (:func:`color_lut`).
         alpha: weight of the colours, in [0, 1].
+        heat_range: heat values mapped to the ends of the colour map (clipped); ``None``
+            scales each frame by its own min and max (as ``FrameRenderer``).
 
     Returns:
         (N, H, W, 3) uint8 RGB overlays.
@@ -244,7 +251,14 @@ def overlay_on_device(
             f"frames (N, H, W, 3) and heat (N, H, W) must match, got "
             f"{tuple(frames.shape)} and {tuple(heat.shape)}"
         )
-    levels = (heat.float().clamp(0, 1) * 255).round_().long()
+    heat = heat.float()
+    if heat_range is None:
+        low = heat.amin(dim=(1, 2), keepdim=True)
+        span = heat.amax(dim=(1, 2), keepdim=True) - low
+        heat = (heat - low) / torch.where(span > 0, span, torch.ones_like(span))
+    elif tuple(heat_range) != (0.0, 1.0):
+        heat = (heat - heat_range[0]) / (heat_range[1] - heat_range[0])
+    levels = (heat.clamp(0, 1) * 255).round_().long()
     colours = lut[levels].float()
     out = frames.float().mul_(1.0 - alpha).add_(colours.mul_(alpha))
     return out.round_().clamp_(0, 255).to(torch.uint8)

@@ -7,7 +7,11 @@ batches of windows, never by the video's length)::
     model (caller): explain every method from ONE forward pass, stitch maps onto frames ──queue──▶
     render thread:  colour maps, captions, timeline -> H.264 MP4 (temp file, renamed at the end)
 
-The wall time approaches the slowest stage instead of the sum. A failure in any stage
+The wall time approaches the slowest stage instead of the sum. On CUDA each decoded frame
+is uploaded once (through pinned staging buffers, on a side stream), the clips are built
+and preprocessed from the device copies, and the heatmaps are coloured and blended over
+the frames on the GPU; only the finished uint8 overlays come back, through pinned buffers
+(:mod:`videocam.pipeline.cuda`). A failure in any stage
 stops the others, deletes the temporary output and re-raises in the caller: no partial
 file is ever left behind.
 """
@@ -32,6 +36,13 @@ from torch import nn
 
 from videocam import cam as cam_engine
 from videocam.errors import InvalidVideoError, VideocamError
+from videocam.pipeline.cuda import (
+    DeviceFrameStore,
+    HostBufferPool,
+    color_lut,
+    download,
+    overlay_on_device,
+)
 from videocam.pipeline.setup import (
     ResolvedModel,
     output_paths,
@@ -62,7 +73,17 @@ METHOD_TITLES = {
 #: Frames whose longer side exceeds this are downscaled while decoding, unless
 #: ``max_size`` asks for something else (the model sees a small crop anyway).
 DECODE_MAX_SIZE = 1920
+#: Keep frames on the model's device and blend the overlays there: ``"auto"`` does it on
+#: CUDA (on the CPU, OpenCV's blend is faster); ``True``/``False`` force it (tests run the
+#: device path on the CPU this way).
+DEVICE_FRAMES: bool | str = "auto"
 _DONE = object()
+
+
+def _use_device_frames(device: torch.device) -> bool:
+    if DEVICE_FRAMES == "auto":
+        return device.type == "cuda"
+    return bool(DEVICE_FRAMES)
 
 
 @dataclass(frozen=True)
@@ -320,6 +341,7 @@ def explain_video(
                 progress=progress,
                 on_frame=on_frame,
                 expected_frames=expected,
+                device_frames=_use_device_frames(resolved.device),
             )
             preprocessor = ClipPreprocessor(resolved.preset, device=resolved.device)
             writer = VideoWriter(out_path, out_fps, max_size=max_size)
@@ -442,6 +464,7 @@ class _Run:
         progress: bool | Callable[[int], None],
         on_frame: Callable[[int, dict[str, torch.Tensor]], None] | None,
         expected_frames: int | None,
+        device_frames: bool = False,
     ) -> None:
         self.resolved = resolved
         self.explainer = explainer
@@ -459,6 +482,12 @@ class _Run:
         self.timings: dict[str, float] = {"decode": 0.0, "model": 0.0, "render": 0.0}
         self._prob_sum: torch.Tensor | None = None
         self._captions: deque[WindowRecord] = deque()
+        self.store: DeviceFrameStore | None = None
+        if device_frames:
+            device = resolved.device
+            self.pool = HostBufferPool(pin=device.type == "cuda")
+            self.store = DeviceFrameStore(device, self.pool if self.pool.pin else None)
+            self.luts = [color_lut(r.colormap, device) for r in renderers]
 
     # ------------------------------------------------------------------ stages
     def run(self, reader, spec, batch_size, preprocessor, writer, gif_writer) -> None:
@@ -469,7 +498,12 @@ class _Run:
         def decode() -> None:
             clock = time.perf_counter()
             for batch in batch_windows(iter_windows(reader, spec), batch_size):
-                clips = preprocessor.batch([w.images for w in batch])
+                if self.store is not None:  # each frame goes up once; clips built there
+                    self.store.add(batch)
+                    frames = self.store.clip_frames(batch)  # (B*T, H, W, 3) uint8
+                    clips = preprocessor.batch(frames.unflatten(0, (len(batch), -1)))
+                else:
+                    clips = preprocessor.batch([w.images for w in batch])
                 if clips.device.type == "cpu" and self.resolved.device.type == "cuda":
                     clips = clips.pin_memory()
                 self.timings["decode"] += time.perf_counter() - clock
@@ -487,17 +521,21 @@ class _Run:
                     if item is _DONE:
                         return
                     clock = time.perf_counter()
-                    for frame_image, panels in item:
-                        composed = self._compose(frame_image, panels)
+                    frames, copies = item
+                    overlays = {m: c.wait() for m, c in copies.items()}
+                    for i, (frame_image, panels) in enumerate(frames):
+                        composed = self._compose(frame_image, panels, overlays, i)
                         writer.write(composed)
                         if gif_writer is not None:
                             gif_writer.write(composed)
                         self.frames_written += 1
+                    for copy in copies.values():
+                        copy.release()
                     self.timings["render"] += time.perf_counter() - clock
                     if bar is not None:
-                        bar.update(len(item))
+                        bar.update(len(frames))
                     elif callable(self.progress):
-                        self.progress(len(item))
+                        self.progress(len(frames))
             finally:
                 if bar is not None:
                     bar.close()
@@ -620,13 +658,32 @@ class _Run:
                 if m == "guided-gradcam++" and guided_frames is not None:
                     guide = torch.stack([g[i].heatmap for g in guided_frames]).cpu().numpy()
                 panels.append(
-                    (m, frame.heatmap.cpu().numpy(), float(frame.importance), guide, caption)
+                    (
+                        m,
+                        None if self.store is not None else frame.heatmap.cpu().numpy(),
+                        float(frame.importance),
+                        guide,
+                        caption,
+                    )
                 )
             items.append((done.frame.image, panels))
-        if not _put(frames_out, items, stop):
+        copies = self._overlays_on_device(first, emitted) if self.store is not None else {}
+        if not _put(frames_out, (items, copies), stop):
             raise _Stopped()
 
-    def _compose(self, image: np.ndarray, panels) -> np.ndarray:
+    def _overlays_on_device(self, first, emitted) -> dict[str, Any]:
+        """Colour and blend the emitted frames' heatmaps over the frames on the device;
+        start copying the uint8 overlays back (pinned buffers, asynchronous on CUDA)."""
+        assert self.store is not None
+        frames = self.store.pop([done.frame.index for done in first])  # (N, H, W, 3)
+        copies = {}
+        for renderer, lut, m in zip(self.renderers, self.luts, self.methods, strict=True):
+            heat = torch.stack([frame.heatmap for frame in emitted[m]])
+            rgb = overlay_on_device(frames, heat, lut, renderer.alpha, renderer.heat_range)
+            copies[m] = download(rgb, self.pool)
+        return copies
+
+    def _compose(self, image: np.ndarray, panels, overlays=None, index: int = 0) -> np.ndarray:
         rendered = []
         for renderer, (method, heat, importance, guide, caption) in zip(
             self.renderers, panels, strict=True
@@ -634,8 +691,17 @@ class _Run:
             lines: list[Any] = [METHOD_TITLES[method]]
             if caption is not None:
                 lines += [(label, p) for _, label, p in caption.top_k]
+            # a copy: the caption is drawn on it and the pooled buffer is reused
+            overlay = overlays[method][index].copy() if overlays else None
             rendered.append(
-                renderer.render(image, heat, importance=importance, caption=lines, guided=guide)
+                renderer.render(
+                    image,
+                    heat,
+                    importance=importance,
+                    caption=lines,
+                    guided=guide,
+                    overlay=overlay,
+                )
             )
         return rendered[0] if len(rendered) == 1 else np.concatenate(rendered, axis=1)
 

@@ -328,15 +328,24 @@ class ClipPreprocessor:
         x = self._transform(self._frames(images))  # (T, 3, h, w)
         return self._normalise(x.permute(1, 0, 2, 3).unsqueeze(0)).squeeze(0)
 
-    def batch(self, clips: Sequence[Any]) -> torch.Tensor:
+    def batch(self, clips: Sequence[Any] | torch.Tensor) -> torch.Tensor:
         """Preprocess several clips of equal length and frame size in one go.
 
         Args:
-            clips: ``B`` clips, each as accepted by :meth:`__call__`.
+            clips: ``B`` clips, each as accepted by :meth:`__call__`, or one
+                ``(B, T, H, W, 3)`` uint8 tensor (on any device).
 
         Returns:
             ``(B, 3, T, h, w)`` float32 tensor on :attr:`device`.
         """
+        if isinstance(clips, torch.Tensor):  # (B, T, H, W, 3) uint8, e.g. already on the device
+            if clips.ndim != 5 or clips.shape[0] == 0:
+                raise InputShapeError(
+                    f"a clip batch tensor must be (B, T, H, W, 3), got {tuple(clips.shape)}"
+                )
+            x = self._transform(self._frames(clips.flatten(0, 1)))
+            x = x.reshape(clips.shape[0], clips.shape[1], *x.shape[1:])
+            return self._normalise(x.permute(0, 2, 1, 3, 4))
         if not clips:
             raise InputShapeError("no clips to preprocess")
         lengths = {len(clip) for clip in clips}

@@ -250,17 +250,21 @@ class FrameRenderer:
         importance: float | None = None,
         caption: Sequence[str | tuple[str, float]] = (),
         guided: Any = None,
+        overlay: np.ndarray | None = None,
     ) -> np.ndarray:
         """Render one frame.
 
         Args:
             image: ``(H, W, 3)`` uint8 RGB frame.
             heatmap: ``(h, w)`` float map (NumPy or torch, any device), resized to the
-                frame if needed.
+                frame if needed; ignored when ``overlay`` is given.
             importance: this frame's importance (appended to the timeline).
             caption: lines to print, strings or ``(label, probability)`` pairs.
             guided: optional ``(3, h, w)``/``(h, w, 3)`` gradient image for the Guided
                 Grad-CAM++ panel (RGB), shown at the frame's height.
+            overlay: the ``(H, W, 3)`` uint8 heatmap-over-frame blend, already made (on
+                an accelerator: :func:`videocam.pipeline.cuda.overlay_on_device`); it is
+                drawn on (caption) in place.
 
         Returns:
             ``(H', W', 3)`` uint8 RGB image with even ``H'`` and ``W'``.
@@ -270,8 +274,14 @@ class FrameRenderer:
                 f"a frame must be (H, W, 3) uint8 RGB, got {getattr(image, 'shape', image)}"
             )
         height, width = image.shape[:2]
-        levels = _heat_uint8(heatmap, (height, width), self.heat_range)
-        overlay = blend(image, _apply_lut(levels, self.colormap), self.alpha)
+        if overlay is None:
+            levels = _heat_uint8(heatmap, (height, width), self.heat_range)
+            overlay = blend(image, _apply_lut(levels, self.colormap), self.alpha)
+        elif overlay.shape != image.shape or overlay.dtype != np.uint8:
+            raise InputShapeError(
+                f"overlay must be {image.shape} uint8 like the frame, got "
+                f"{overlay.shape} {overlay.dtype}"
+            )
         if caption:
             self._draw_caption(overlay, caption)
         panels = [image, overlay] if self.layout == "side-by-side" else [overlay]
