@@ -23,13 +23,14 @@ from pipeline.helpers import (  # tests/pipeline/helpers.py (tests/ is on sys.pa
 
 import videocam
 from videocam.cli import main
+from videocam.demo import repository_clips
 from videocam.models import (
     get_config,
     list_models,
-    load_labels,
     register_model,
     unregister_model,
 )
+from videocam.synthetic import GeneratorConfig
 
 
 @pytest.fixture()
@@ -178,11 +179,17 @@ def test_progress_bar_on_a_terminal(
 
 
 # -------------------------------------------------------------------------------- demo
+CLIPS = repository_clips()
+
+
 @pytest.mark.slow
 def test_demo_writes_a_playable_page(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "demo"
     assert main(["demo", "-o", str(out)]) == 0
-    assert capsys.readouterr().err == ""
+    printed = capsys.readouterr()
+    assert printed.err == ""
+    assert "c3d_synthetic" in printed.out and "RANDOM" not in printed.out
+    correct = 0
     page = (out / "index.html").read_text(encoding="utf-8")
     videos = sorted(out.glob("*.mp4"))
     assert videos
@@ -193,9 +200,13 @@ def test_demo_writes_a_playable_page(tmp_path: Path, capsys: pytest.CaptureFixtu
         sidecar = json.loads(video.with_suffix(".json").read_text(encoding="utf-8"))
         assert sidecar["num_frames"] == info["frames"]
         assert sidecar["methods"] == ["gradcam", "gradcam++", "guided-gradcam++"]
-        label = sidecar["predicted"][0]["label"]
-        assert isinstance(label, str) and label
-        if sidecar["model"] == "c3d":  # the random-weight fallback: a Sports-1M class
-            assert label in load_labels("sports1m")
-        assert "true_label" in sidecar
+        # the bundled trained model on the bundled clips, every frame explained
+        assert sidecar["model"] == "c3d_synthetic"
+        meta = json.loads((CLIPS / f"{video.stem}.json").read_text(encoding="utf-8"))
+        assert info["frames"] == meta["num_frames"]
+        assert sidecar["true_label"] == {"class": meta["class_index"], "label": meta["class_name"]}
+        assert sidecar["predicted"][0]["label"] in GeneratorConfig().classes
+        correct += sidecar["predicted"][0]["class"] == meta["class_index"]
+    assert sorted(v.stem for v in videos) == sorted(p.stem for p in CLIPS.glob("*.mp4"))
+    assert correct == len(videos), "the bundled model misclassifies a sample clip"
     assert not [p for p in listing(out) if ".part" in p]
