@@ -27,8 +27,7 @@ test: $(VENV)/.installed
 bench: $(VENV)/.installed
 	$(PY) -m pip install -q -e ".[bench]"
 	$(PY) scripts/bench_cam.py
-	$(PY) scripts/bench_pipeline.py
-	$(PY) scripts/bench.py
+	$(PY) scripts/bench.py  # its pipeline part uses scripts/bench_pipeline.py's stages
 
 lint: $(VENV)/.installed
 	$(PY) -m pip install -q ruff
