@@ -251,15 +251,9 @@ def overlay_on_device(
             f"frames (N, H, W, 3) and heat (N, H, W) must match, got "
             f"{tuple(frames.shape)} and {tuple(heat.shape)}"
         )
-    heat = heat.float()
-    if heat_range is None:
-        low = heat.amin(dim=(1, 2), keepdim=True)
-        span = heat.amax(dim=(1, 2), keepdim=True) - low
-        heat = (heat - low) / torch.where(span > 0, span, torch.ones_like(span))
-    elif tuple(heat_range) != (0.0, 1.0):
-        heat = (heat - heat_range[0]) / (heat_range[1] - heat_range[0])
-    levels = (heat.clamp(0, 1) * 255).round_().long()
-    colours = lut[levels].float()
+    from videocam.video.render import heat_levels
+
+    colours = lut[heat_levels(heat, heat_range).long()].float()
     out = frames.float().mul_(1.0 - alpha).add_(colours.mul_(alpha))
     return out.round_().clamp_(0, 255).to(torch.uint8)
 

@@ -343,15 +343,16 @@ class ClipPreprocessor:
                 raise InputShapeError(
                     f"a clip batch tensor must be (B, T, H, W, 3), got {tuple(clips.shape)}"
                 )
-            x = self._transform(self._frames(clips.flatten(0, 1)))
-            x = x.reshape(clips.shape[0], clips.shape[1], *x.shape[1:])
-            return self._normalise(x.permute(0, 2, 1, 3, 4))
-        if not clips:
-            raise InputShapeError("no clips to preprocess")
-        lengths = {len(clip) for clip in clips}
-        if len(lengths) != 1:
-            raise InputShapeError(f"all clips must have the same length, got {sorted(lengths)}")
-        frames = [image for clip in clips for image in clip]
+            frames: Any = clips.flatten(0, 1)
+            batch, length = clips.shape[:2]
+        else:
+            if not clips:
+                raise InputShapeError("no clips to preprocess")
+            lengths = {len(clip) for clip in clips}
+            if len(lengths) != 1:
+                raise InputShapeError(f"all clips must have the same length, got {sorted(lengths)}")
+            frames = [image for clip in clips for image in clip]
+            batch, length = len(clips), lengths.pop()
         x = self._transform(self._frames(frames))  # (B*T, 3, h, w)
-        x = x.reshape(len(clips), lengths.pop(), *x.shape[1:])
+        x = x.reshape(batch, length, *x.shape[1:])
         return self._normalise(x.permute(0, 2, 1, 3, 4))

@@ -92,6 +92,22 @@ def _apply_lut(levels: np.ndarray, colormap: str) -> np.ndarray:
     return cv2.applyColorMap(levels, userColor=_lut(colormap).reshape(256, 1, 3))
 
 
+def heat_levels(heat: torch.Tensor, heat_range: tuple[float, float] | None) -> torch.Tensor:
+    """``(..., H, W)`` float heat -> uint8 colour-map levels, on the heat's device.
+
+    ``heat_range`` maps to levels 0 and 255 (clipped); ``None`` scales each ``(H, W)``
+    frame by its own min and max (a flat frame gives 0).
+    """
+    heat = heat.detach().float()
+    if heat_range is None:
+        low = heat.amin(dim=(-2, -1), keepdim=True)
+        span = heat.amax(dim=(-2, -1), keepdim=True) - low
+        heat = (heat - low) / torch.where(span > 0, span, torch.ones_like(span))
+    else:
+        heat = (heat - heat_range[0]) / (heat_range[1] - heat_range[0])
+    return (heat.clamp_(0, 1) * 255).round_().to(torch.uint8)
+
+
 def _heat_uint8(
     heatmap: Any, size: tuple[int, int], heat_range: tuple[float, float] | None
 ) -> np.ndarray:
@@ -101,15 +117,9 @@ def _heat_uint8(
     thread); tensors on an accelerator are quantised there, so only uint8 is copied.
     """
     if isinstance(heatmap, torch.Tensor) and heatmap.device.type != "cpu":
-        heat_t = heatmap.detach().float()
-        if heat_t.ndim != 2:
-            raise InputShapeError(f"a heatmap must be (H, W), got {tuple(heat_t.shape)}")
-        if heat_range is None:
-            low_t, high_t = heat_t.min(), heat_t.max()
-            heat_t = (heat_t - low_t) / torch.where(high_t > low_t, high_t - low_t, 1.0)
-        else:
-            heat_t = (heat_t - heat_range[0]) / (heat_range[1] - heat_range[0])
-        levels = (heat_t.clamp_(0, 1) * 255).round_().to(torch.uint8).cpu().numpy()
+        if heatmap.ndim != 2:
+            raise InputShapeError(f"a heatmap must be (H, W), got {tuple(heatmap.shape)}")
+        levels = heat_levels(heatmap, heat_range).cpu().numpy()
     else:
         if isinstance(heatmap, torch.Tensor):
             heatmap = heatmap.detach().float().numpy()
