@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import multiprocessing as mp
 import platform
 import statistics
 import sys
@@ -41,6 +40,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthlib import clip_tasks, run_tasks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT_WIDTHS = (4, 8, 16, 16, 32, 32, 32, 32)
@@ -83,16 +85,7 @@ def _make(task):
 
 
 def generate(n: int, seed: int, easy: bool, workers: int, classes: int):
-    rng = np.random.default_rng(seed + 1000)
-    tasks = [
-        (seed, i, i % classes, int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])), easy)
-        for i in range(n)
-    ]
-    if workers > 1:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            out = pool.map(_make, tasks, chunksize=8)
-    else:
-        out = [_make(t) for t in tasks]
+    out = run_tasks(_make, clip_tasks(n, seed, classes, easy), workers)
     labels = torch.tensor([c for c, _, _ in out])
     clips = torch.from_numpy(np.stack([x for _, x, _ in out]))
     masks = torch.from_numpy(np.stack([m for _, _, m in out]))

@@ -27,7 +27,6 @@ import argparse
 import datetime as dt
 import json
 import math
-import multiprocessing as mp
 import os
 import platform
 import sys
@@ -37,6 +36,9 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from synthlib import INSTANCE_SHARES, INSTANCES, clip_tasks, run_tasks  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 NAME = "c3d_synthetic"
@@ -72,16 +74,7 @@ def _make(task):
 
 
 def generate(n: int, seed: int, easy: bool, frames: int, workers: int, classes: int):
-    rng = np.random.default_rng(seed + 1000)
-    tasks = [
-        (seed, i, i % classes, int(rng.choice([1, 2, 3], p=[0.6, 0.3, 0.1])), easy, frames)
-        for i in range(n)
-    ]
-    if workers > 1:
-        with mp.get_context("spawn").Pool(workers) as pool:
-            out = pool.map(_make, tasks, chunksize=8)
-    else:
-        out = [_make(t) for t in tasks]
+    out = run_tasks(_make, clip_tasks(n, seed, classes, easy, frames), workers)
     labels = torch.tensor([c for c, _ in out])
     clips = torch.from_numpy(np.stack([x for _, x in out]))  # (N, 3, T, 56, 56) float16
     return clips, labels
@@ -259,7 +252,7 @@ def main() -> None:
                 "config": "default GeneratorConfig",
             },
             "frames_per_clip": GEN_FRAMES,
-            "instances": {"1": 0.6, "2": 0.3, "3": 0.1},
+            "instances": {str(k): p for k, p in zip(INSTANCES, INSTANCE_SHARES, strict=True)},
             "optimizer": f"AdamW lr {args.lr} wd 1e-4, cosine, 30-step warm-up",
             "batch": args.batch,
             "steps": step,
